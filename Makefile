@@ -1,0 +1,67 @@
+# The two commands: `make book` builds the site, `make test` runs every check.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := book
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
+
+.PHONY: book test unit lint build check-outputs golden page serve clean gpu venv
+
+# The environment is (re)installed only when requirements.txt or pyproject.toml changes.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+venv: $(STAMP)
+
+## book: build the site into _build/html, executing every page
+book: $(STAMP)
+	$(PY) -m booktools.build
+
+## test: lint, unit tests, the strict build, the output checker and the browser tests
+test: $(STAMP)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory check-outputs
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+unit: $(STAMP)
+	$(PY) -m pytest tests
+
+check-outputs: $(STAMP)
+	$(PY) -m booktools.outputs check
+
+## golden: re-record every page's outputs from the last build (review the diff, then commit)
+golden: $(STAMP)
+	$(PY) -m booktools.outputs record
+
+## page: run one page without Sphinx and check it, e.g. `make page PAGE=book/jit.md`
+page: $(STAMP)
+	$(PY) -m booktools.run_page $(PAGE)
+	$(PY) -m booktools.outputs check --executed _build/pages --page $(basename $(PAGE))
+
+## serve: the built site on http://localhost:$(PORT)
+serve:
+	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first." >&2; exit 1; }
+	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+
+## gpu: on a machine with an NVIDIA GPU, build with CUDA JAX and check with the GPU tolerances
+gpu: $(STAMP)
+	$(PY) -m pip install --quiet "jax[cuda13]==$(JAX_VERSION)"
+	JAX_PLATFORMS=cuda $(PY) -m booktools.gpu_smoke
+	JAX_PLATFORMS=cuda $(PY) -m booktools.build
+	JAX_PLATFORMS=cuda $(PY) -m booktools.outputs check --profile gpu
+
+clean:
+	rm -rf _build

@@ -1,0 +1,97 @@
+"""The strict build: ``python -m booktools.build`` (what ``make book`` runs).
+
+Jupyter Book writes into a staging folder; only a build with no error and no warning replaces
+``_build/html`` and ``_build/jupyter_execute``, so a failed build never leaves a half-written
+site that looks good. When a page fails, the error report that myst-nb wrote for it is printed,
+so the log names the page, the cell and the error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from booktools import BUILD, ROOT
+
+STAGING = BUILD / ".staging"
+PUBLISHED = ("html", "jupyter_execute")
+
+
+def jupyter_book_command(staging: Path) -> list[str]:
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    return [
+        str(jupyter_book),
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(staging),
+        "--all",  # execute every page on every build: outputs never lag behind src/
+        "-W",  # warnings are errors
+        "-n",  # nitpicky: broken references are warnings, hence errors
+        "--keep-going",  # report every problem of the build, not only the first
+        "--builder",
+        "html",
+    ]
+
+
+def failure_reports(staging: Path) -> list[Path]:
+    reports = staging / "_build" / "html" / "reports"
+    return sorted(reports.rglob("*.log")) if reports.is_dir() else []
+
+
+def print_failure(staging: Path, returncode: int) -> None:
+    print(f"\nBUILD FAILED (jupyter-book exited with {returncode}).", file=sys.stderr)
+    for report in failure_reports(staging):
+        page = report.relative_to(staging / "_build" / "html" / "reports").with_suffix("")
+        page = str(page).removesuffix(".err")
+        print(
+            f"\n===== page {page}.md failed to execute; its report ({report}): =====",
+            file=sys.stderr,
+        )
+        print(report.read_text(encoding="utf-8", errors="replace"), file=sys.stderr)
+    print(
+        "\nThe warnings and errors above name each file. Nothing was published: "
+        f"{BUILD / 'html'} still holds the last good build, if there was one.",
+        file=sys.stderr,
+    )
+
+
+def publish(staging: Path) -> None:
+    """Replace the published folders with the staged ones, each by one rename."""
+    for name in PUBLISHED:
+        fresh, target = staging / "_build" / name, BUILD / name
+        incoming, outgoing = BUILD / f".incoming-{name}", BUILD / f".outgoing-{name}"
+        for leftover in (incoming, outgoing):
+            shutil.rmtree(leftover, ignore_errors=True)
+        shutil.copytree(fresh, incoming)
+        if target.exists():
+            target.rename(outgoing)
+        incoming.rename(target)
+        shutil.rmtree(outgoing, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
+    BUILD.mkdir(exist_ok=True)
+    # Old reports would be printed again as if this build had produced them.
+    shutil.rmtree(STAGING / "_build" / "html" / "reports", ignore_errors=True)
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    start = time.perf_counter()
+    result = subprocess.run(jupyter_book_command(STAGING), cwd=ROOT, env=env)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0 or failure_reports(STAGING):
+        print_failure(STAGING, result.returncode)
+        return 1
+    publish(STAGING)
+    print(f"\nBuilt in {elapsed:.0f} s. The site is {BUILD / 'html' / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

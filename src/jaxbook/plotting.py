@@ -1,0 +1,60 @@
+"""The book's one plot style: call :func:`use_book_style` once at the top of a page.
+
+Figures keep a white background so they stay readable in the site's dark theme, and use the
+Okabe–Ito palette, which stays distinguishable for the common kinds of colour blindness.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+from cycler import cycler
+
+# Okabe & Ito (2008), "Color Universal Design".
+PALETTE = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+
+BOOK_STYLE = {
+    "figure.figsize": (6.4, 3.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.prop_cycle": cycler(color=PALETTE),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.frameon": False,
+    "lines.linewidth": 2.0,
+    "figure.constrained_layout.use": True,
+}
+
+
+def use_book_style() -> None:
+    """Apply the book's style to every later figure, and render inline figures as PNG."""
+    mpl.rcParams.update(BOOK_STYLE)
+    try:  # inside a notebook kernel only
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png")
+    except ImportError:  # pragma: no cover - plain Python has no inline backend
+        pass
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, **kwargs):
+    """``plt.subplots`` in the book's style; returns ``(figure, axes)``."""
+    use_book_style()
+    return plt.subplots(nrows=nrows, ncols=ncols, **kwargs)

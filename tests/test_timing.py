@@ -1,0 +1,92 @@
+import time
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from jaxbook import timing
+
+
+class SlowLeaf:
+    """Looks like a JAX array whose computation finishes only when waited for."""
+
+    def __init__(self, seconds: float, log: list):
+        self.seconds, self.log = seconds, log
+
+    def block_until_ready(self):
+        time.sleep(self.seconds)
+        self.log.append(self)
+        return self
+
+
+def test_block_waits_for_every_leaf_of_a_pytree():
+    log: list = []
+    leaves = [SlowLeaf(0, log) for _ in range(3)]
+    tree = {"a": leaves[0], "b": (leaves[1], [leaves[2]])}
+    assert timing.block(tree) is tree
+    assert sorted(map(id, log)) == sorted(map(id, leaves))
+
+
+def test_benchmark_really_waits_for_the_result():
+    # Calling returns at once; only waiting costs 20 ms. A harness that did not wait would
+    # report microseconds.
+    log: list = []
+    result = timing.benchmark(lambda: {"out": SlowLeaf(0.02, log)}, repeat=3, number=1, warmup=0)
+    assert result.median >= 0.02
+    assert len(log) == 3
+
+
+def test_benchmark_excludes_warmup_calls():
+    calls = []
+
+    def fn():
+        calls.append(time.perf_counter())
+        if len(calls) == 1:  # the first call is slow, like tracing and compiling
+            time.sleep(0.2)
+        return jnp.zeros(())
+
+    result = timing.benchmark(fn, repeat=5, number=2, warmup=1)
+    assert len(calls) == 1 + 5 * 2
+    assert result.median < 0.1
+    assert len(result.seconds_per_call) == 5
+    assert result.calls_per_repeat == 2
+
+
+def test_benchmark_reports_median_spread_and_device():
+    f = jax.jit(lambda x: jnp.sin(x) ** 2)
+    result = timing.benchmark(f, jnp.ones(1000), repeat=5, name="sin2")
+    assert result.name == "sin2"
+    assert result.calls_per_repeat >= 1
+    assert result.best <= result.median
+    assert result.spread >= 0
+    assert result.device.startswith("cpu")
+    text = str(result)
+    assert text.startswith("sin2: ") and "per call" in text and result.device in text
+
+
+def test_median_and_spread_are_computed_from_repeats():
+    t = timing.Timing("x", (1.0, 2.0, 3.0, 4.0, 100.0), calls_per_repeat=1, device="cpu")
+    assert t.median == 3.0
+    assert t.spread == pytest.approx((4.0 - 2.0) / 2)
+    assert t.best == 1.0
+
+
+def test_benchmark_rejects_zero_repeats():
+    with pytest.raises(ValueError, match="repeat"):
+        timing.benchmark(lambda: None, repeat=0)
+
+
+def test_time_first_call_includes_compilation():
+    f = jax.jit(lambda x: jnp.cumsum(jnp.sort(x)))
+    x = jnp.arange(10_000.0)
+    first = timing.time_first_call(f, x)
+    steady = timing.benchmark(f, x, repeat=3).median
+    assert first > steady
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(2.5, "2.5 s"), (0.00123, "1.23 ms"), (3.5e-5, "35 µs"), (4e-8, "40 ns")],
+)
+def test_format_seconds(seconds, text):
+    assert timing.format_seconds(seconds) == text
