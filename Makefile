@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
 
-.PHONY: book test unit lint build check-outputs golden page serve clean gpu venv
+.PHONY: book test unit lint build check-outputs golden page page-golden serve clean gpu venv
 
 # The environment is (re)installed only when requirements.txt or pyproject.toml changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -46,10 +46,15 @@ check-outputs: $(STAMP)
 golden: $(STAMP)
 	$(PY) -m booktools.outputs record
 
-## page: run one page without Sphinx and check it, e.g. `make page PAGE=book/jit.md`
+## page: build and check one page, executing only it, e.g. `make page PAGE=book/jit.md`
+PAGE_EXECUTED = _build/page-$(notdir $(basename $(PAGE)))/_build/jupyter_execute
 page: $(STAMP)
-	$(PY) -m booktools.run_page $(PAGE)
-	$(PY) -m booktools.outputs check --executed _build/pages --page $(basename $(PAGE))
+	$(PY) -m booktools.build --page $(PAGE)
+	$(PY) -m booktools.outputs check --executed $(PAGE_EXECUTED) --page $(basename $(PAGE))
+
+## page-golden: re-record one page's outputs from its last `make page`
+page-golden: $(STAMP)
+	$(PY) -m booktools.outputs record --executed $(PAGE_EXECUTED) --page $(basename $(PAGE))
 
 ## serve: the built site on http://localhost:$(PORT)
 serve:

@@ -16,18 +16,21 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from booktools import BUILD, ROOT
 
 STAGING = BUILD / ".staging"
 PUBLISHED = ("html", "jupyter_execute")
 
 
-def jupyter_book_command(staging: Path) -> list[str]:
+def jupyter_book_command(staging: Path, config: Path | None = None) -> list[str]:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     return [
         str(jupyter_book),
         "build",
         str(ROOT),
+        *(["--config", str(config)] if config else []),
         "--path-output",
         str(staging),
         "--all",  # execute every page on every build: outputs never lag behind src/
@@ -75,20 +78,43 @@ def publish(staging: Path) -> None:
         shutil.rmtree(outgoing, ignore_errors=True)
 
 
+def single_page_config(page: str, staging: Path) -> Path:
+    """A copy of _config.yml that executes only ``page`` (the others render without outputs)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    others = sorted(
+        str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.md") if p != ROOT / page
+    )
+    config.setdefault("execute", {})["exclude_patterns"] = others
+    staging.mkdir(parents=True, exist_ok=True)
+    path = staging / "_config.yml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--page",
+        help="execute only this page (e.g. book/jit.md) into _build/page-<name>/, for writing a "
+        "page; publishes nothing",
+    )
+    args = parser.parse_args(argv)
     BUILD.mkdir(exist_ok=True)
+    staging = BUILD / f"page-{Path(args.page).stem}" if args.page else STAGING
+    config = single_page_config(args.page, staging) if args.page else None
     # Old reports would be printed again as if this build had produced them.
-    shutil.rmtree(STAGING / "_build" / "html" / "reports", ignore_errors=True)
+    shutil.rmtree(staging / "_build" / "html" / "reports", ignore_errors=True)
     env = dict(os.environ, PYTHONHASHSEED="0")
     start = time.perf_counter()
-    result = subprocess.run(jupyter_book_command(STAGING), cwd=ROOT, env=env)
+    result = subprocess.run(jupyter_book_command(staging, config), cwd=ROOT, env=env)
     elapsed = time.perf_counter() - start
-    if result.returncode != 0 or failure_reports(STAGING):
-        print_failure(STAGING, result.returncode)
+    if result.returncode != 0 or failure_reports(staging):
+        print_failure(staging, result.returncode)
         return 1
-    publish(STAGING)
+    if args.page:
+        print(f"\n{args.page} built in {elapsed:.0f} s: {staging / '_build' / 'html'}")
+        return 0
+    publish(staging)
     print(f"\nBuilt in {elapsed:.0f} s. The site is {BUILD / 'html' / 'index.html'}")
     return 0
 
