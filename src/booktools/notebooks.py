@@ -1,0 +1,127 @@
+"""Generate the notebooks that Colab opens: ``python -m booktools.notebooks --out DIR``.
+
+One ``.ipynb`` per executable page of ``_toc.yml`` (jupytext reads the MyST source), with a
+first cell that installs what the page needs when ``jaxbook`` is not importable (on Colab): the
+``jaxbook`` package pinned to the commit that produced the notebook, and the pinned versions of
+the libraries that Colab may lack. On Binder or in a checkout the cell does nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import yaml
+
+from booktools import ROOT
+
+# Libraries Colab may lack, by import name. JAX, NumPy and Matplotlib are deliberately absent:
+# Colab's own JAX matches its accelerator, and replacing it would break the GPU runtime.
+PINNED_IF_MISSING = {
+    "flax": "flax",
+    "optax": "optax",
+    "haiku": "dm-haiku",
+    "sklearn": "scikit-learn",
+    "scipy": "scipy",
+}
+
+INSTALL_CELL = """\
+# Colab: install what this page needs, unless the book's package is already importable
+# (on Binder or in a checkout of the book this cell does nothing).
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("jaxbook") is None:
+    packages = [{package!r}]
+    pins = {pins!r}
+    packages += [pin for module, pin in pins.items() if importlib.util.find_spec(module) is None]
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *packages], check=True)
+"""
+
+
+def pinned_versions(requirements: Path = ROOT / "requirements.txt") -> dict[str, str]:
+    pins = {}
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip())
+        if match:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def install_cell_source(package: str, pins: dict[str, str]) -> str:
+    wanted = {}
+    for module, distribution in PINNED_IF_MISSING.items():
+        if distribution not in pins:
+            raise ValueError(f"requirements.txt pins no version of {distribution}")
+        wanted[module] = f"{distribution}=={pins[distribution]}"
+    return INSTALL_CELL.format(package=package, pins=wanted)
+
+
+def has_kernel(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        return False
+    front_matter = text.split("---", 2)[1]
+    return "kernelspec" in (yaml.safe_load(front_matter) or {})
+
+
+def generate(out: Path, package: str) -> list[Path]:
+    cell = install_cell_source(package, pinned_versions())
+    written = []
+    for page in notebook_pages():
+        notebook = jupytext.read(page)
+        install = nbformat.v4.new_code_cell(cell, metadata={"tags": ["colab-install"]})
+        notebook.cells.insert(0, install)
+        notebook.metadata.pop("jupytext", None)  # a plain notebook, not paired with a .md
+        target = out / page.relative_to(ROOT).with_suffix(".ipynb")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+        written.append(target)
+    return written
+
+
+def notebook_pages(toc: Path = ROOT / "_toc.yml") -> list[Path]:
+    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
+    names = [data["root"]] + [
+        chapter["file"] for part in data.get("parts", []) for chapter in part.get("chapters", [])
+    ]
+    return [
+        ROOT / f"{n}.md"
+        for n in names
+        if (ROOT / f"{n}.md").exists() and has_kernel(ROOT / f"{n}.md")
+    ]
+
+
+def current_commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def repository_url() -> str:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    return config["repository"]["url"].rstrip("/")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder to write notebooks to")
+    parser.add_argument(
+        "--package",
+        help="pip requirement for jaxbook (default: the repository at the current commit)",
+    )
+    args = parser.parse_args(argv)
+    package = args.package or f"jaxbook @ git+{repository_url()}@{current_commit()}"
+    for path in generate(args.out, package):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

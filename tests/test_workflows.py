@@ -1,0 +1,78 @@
+"""Policies for .github/workflows that actionlint and zizmor do not enforce by themselves."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from booktools import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+SHA = re.compile(r"^[^@]+@[0-9a-f]{40}$")
+
+
+def load(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as True
+    return data
+
+
+def steps(workflow: dict):
+    for job in workflow["jobs"].values():
+        yield from job.get("steps", [])
+
+
+def test_there_are_workflows():
+    assert {p.name for p in WORKFLOWS} >= {"ci.yml", "publish.yml", "gpu.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_bash_with_pipefail_everywhere(path):
+    # `shell: bash` runs steps with `bash -eo pipefail`: a build piped into `tee` still fails
+    # the step. GitHub's implicit default shell has no pipefail.
+    workflow = load(path)
+    assert workflow.get("defaults", {}).get("run", {}).get("shell") == "bash", path.name
+    for step in steps(workflow):
+        assert step.get("shell", "bash") == "bash", (path.name, step)
+        run = step.get("run", "")
+        assert not re.search(r"\|\|\s*(true|:)\b", run), f"{path.name}: exit code swallowed"
+        assert "set +e" not in run and "set +o pipefail" not in run, path.name
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_third_party_actions_are_pinned_to_commits(path):
+    for step in steps(load(path)):
+        if "uses" in step and not step["uses"].startswith("./"):
+            assert SHA.match(step["uses"]), f"{path.name}: {step['uses']} is not pinned to a SHA"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_read_only_by_default_and_no_pull_request_target(path):
+    workflow = load(path)
+    assert workflow["permissions"] == {"contents": "read"}, path.name
+    assert "pull_request_target" not in (workflow["on"] or {}), path.name
+
+
+def test_only_deploy_jobs_get_wider_permissions():
+    for path in WORKFLOWS:
+        for name, job in load(path)["jobs"].items():
+            if "permissions" in job:
+                assert path.name == "publish.yml" and name in {"deploy", "notebooks"}, name
+
+
+def test_no_secret_reaches_a_pull_request_build():
+    for path in WORKFLOWS:
+        workflow = load(path)
+        if "pull_request" in (workflow["on"] or {}):
+            assert "secrets." not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_gpu_workflow_never_runs_a_fork_and_checks_the_gpu_first():
+    workflow = load(ROOT / ".github" / "workflows" / "gpu.yml")
+    job = workflow["jobs"]["gpu-build"]
+    assert job["runs-on"] == ["self-hosted", "linux", "x64", "gpu"]
+    assert "head.repo.full_name == github.repository" in job["if"]
+    runs = [s.get("run", "") for s in job["steps"]]
+    install = next(i for i, r in enumerate(runs) if "jax[cuda13]" in r)
+    assert "booktools.gpu_smoke" in runs[install + 1]
