@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
 
-.PHONY: book test unit lint lint-workflows portability check-outputs golden page page-golden serve clean gpu venv
+.PHONY: book test unit lint lint-workflows portability faults check-outputs golden page page-golden serve clean gpu venv
 
 # The environment is (re)installed only when requirements.txt or pyproject.toml changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -32,6 +32,7 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory check-outputs
 	$(MAKE) --no-print-directory portability
+	$(MAKE) --no-print-directory faults
 
 lint: $(STAMP) lint-workflows
 	$(VENV)/bin/ruff check .
@@ -48,7 +49,11 @@ lint-workflows: $(STAMP) $(WORKFLOW_LINT)/node_modules/.installed
 	$(VENV)/bin/zizmor --offline --quiet .github/workflows
 
 unit: $(STAMP)
-	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/portability
+	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/portability --ignore=tests/faults
+
+## faults: inject contributor mistakes into a scratch book and expect each one caught
+faults: $(STAMP)
+	$(PY) -m pytest tests/faults
 
 ## portability: run pages as Colab (generated notebook + install cell) and Binder would
 portability: $(STAMP)

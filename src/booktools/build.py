@@ -91,6 +91,51 @@ def single_page_config(page: str, staging: Path) -> Path:
     return path
 
 
+def toc_files(node: object) -> list[str | None]:
+    """Every ``file:`` of a Jupyter Book table of contents, at any depth (parts, chapters,
+    sections); ``None`` for an entry that is neither a file, a glob nor a URL."""
+    files: list[str | None] = []
+    if isinstance(node, dict):
+        if "file" in node:
+            files.append(node["file"])
+        for key in ("parts", "chapters", "sections"):
+            for child in node.get(key, []) or []:
+                if isinstance(child, dict) and not {
+                    "file",
+                    "glob",
+                    "url",
+                    "parts",
+                    "chapters",
+                    "sections",
+                    "caption",
+                } & set(child):
+                    files.append(None)
+                files += toc_files(child)
+    return files
+
+
+def configuration_problems(root: Path = ROOT) -> list[str]:
+    """Problems in _config.yml and _toc.yml that Jupyter Book reports obscurely, or not at all."""
+    problems, data = [], {}
+    for name in ("_config.yml", "_toc.yml"):
+        path = root / name
+        try:
+            data[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            problems.append(f"{name}: missing")
+        except yaml.YAMLError as error:
+            problems.append(f"{name}: not valid YAML: {error}")
+        else:
+            if not isinstance(data[name], dict):
+                problems.append(f"{name}: expected a mapping at the top level")
+    toc = data.get("_toc.yml")
+    if isinstance(toc, dict):
+        for entry in [toc.get("root"), *toc_files(toc)]:
+            if not entry or not any((root / f"{entry}{s}").exists() for s in ("", ".md", ".ipynb")):
+                problems.append(f"_toc.yml: entry {entry!r} names no file of the book")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -99,11 +144,17 @@ def main(argv: list[str] | None = None) -> int:
         "page; publishes nothing",
     )
     args = parser.parse_args(argv)
-    BUILD.mkdir(exist_ok=True)
+    problems = configuration_problems()
+    if problems:
+        for problem in problems:
+            print(f"BUILD FAILED: {problem}", file=sys.stderr)
+        return 1
+    BUILD.mkdir(parents=True, exist_ok=True)
     staging = BUILD / f"page-{Path(args.page).stem}" if args.page else STAGING
     config = single_page_config(args.page, staging) if args.page else None
-    # Old reports would be printed again as if this build had produced them.
-    shutil.rmtree(staging / "_build" / "html" / "reports", ignore_errors=True)
+    # Every page is executed on every build, so nothing of an earlier build is reused: a fresh
+    # staging folder cannot carry a deleted page's notebook or an old error report forward.
+    shutil.rmtree(staging / "_build", ignore_errors=True)
     env = dict(os.environ, PYTHONHASHSEED="0")
     start = time.perf_counter()
     result = subprocess.run(jupyter_book_command(staging, config), cwd=ROOT, env=env)

@@ -1,0 +1,146 @@
+"""Each contributor mistake fails the stage of `make test` that must catch it, and the message
+names the file (and the page and cell where there is one). Run by `make faults`."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.faults
+
+
+def output(result) -> str:
+    return result.stdout + result.stderr
+
+
+def assert_fails(result, *needles: str) -> None:
+    text = output(result)
+    assert result.returncode != 0, f"expected a failure, got success:\n{text}"
+    for needle in needles:
+        assert needle in text, f"{needle!r} not in the message:\n{text[-4000:]}"
+
+
+def test_the_baseline_passes(book):
+    assert book.check().returncode == 0
+
+
+def test_a_cell_that_raises_fails_the_build_naming_page_and_error(book):
+    book.edit("book/page.md", 'print("the answer is", answer())', 'raise ValueError("boom")')
+    assert_fails(book.build(), "book/page", "ValueError", "boom", "BUILD FAILED")
+
+
+def test_a_cell_past_the_timeout_fails_the_build(book):
+    book.edit("_config.yml", "timeout: 120", "timeout: 2")
+    book.edit("book/page.md", 'print("the answer is", answer())', "import time; time.sleep(30)")
+    assert_fails(book.build(), "book/page", "BUILD FAILED")
+    assert "timed out" in output(book.build()).lower() or "Timeout" in output(book.build())
+
+
+def test_a_src_change_that_alters_a_printed_number_fails_the_checker(book):
+    book.write("src/faultdemo/__init__.py", "def answer():\n    return 43.0\n")
+    assert book.build().returncode == 0
+    assert_fails(book.check(), "book/page.md, cell 1", ">>>42.0<<<", ">>>43.0<<<")
+
+
+def test_a_number_within_tolerance_passes(book):
+    book.write("src/faultdemo/__init__.py", "def answer():\n    return 42.000001\n")
+    assert book.build().returncode == 0
+    assert book.check().returncode == 0, output(book.check())
+
+
+def test_a_src_change_that_breaks_an_import_fails_the_build(book):
+    book.write("src/faultdemo/__init__.py", "def renamed():\n    return 42.0\n")
+    assert_fails(book.build(), "book/page", "ImportError", "answer")
+
+
+def test_a_cell_without_expectation_and_an_expectation_without_cell(book):
+    book.edit("book/page.md", 'print("the answer is", answer())', 'print("the answer:", answer())')
+    assert book.build().returncode == 0
+    assert_fails(
+        book.check(), "no recorded expectation", "is no longer on the page", "book/page.md"
+    )
+
+
+def test_a_raises_exception_cell_that_raises_another_type(book):
+    book.write(
+        "src/faultdemo/__init__.py",
+        "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    return a / b\n",
+    )
+    book.edit("book/page.md", "1 / 0", "from faultdemo import divide\ndivide(1, 0)")
+    assert book.build().returncode == 0
+    assert book.record().returncode == 0
+    book.write(
+        "src/faultdemo/__init__.py",
+        "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    raise KeyError(b)\n",
+    )
+    assert book.build().returncode == 0
+    assert_fails(book.check(), "book/page.md, cell 2", "error ZeroDivisionError", "error KeyError")
+
+
+def test_a_raises_exception_cell_that_no_longer_raises(book):
+    book.write(
+        "src/faultdemo/__init__.py",
+        "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    return a / b\n",
+    )
+    book.edit("book/page.md", "1 / 0", "from faultdemo import divide\ndivide(1, 0)")
+    assert book.build().returncode == 0
+    assert book.record().returncode == 0
+    book.write(
+        "src/faultdemo/__init__.py",
+        "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    return float('inf')\n",
+    )
+    assert book.build().returncode == 0
+    assert_fails(book.check(), "book/page.md, cell 2", "error ZeroDivisionError")
+
+
+def test_a_broken_cross_reference_fails_the_build(book):
+    book.edit("book/page.md", "{doc}`index`", "{doc}`no_such_page`")
+    assert_fails(book.build(), "book/page.md", "no_such_page", "BUILD FAILED")
+
+
+def test_a_missing_figure_file_fails_the_build(book):
+    book.edit("book/page.md", "Some prose,", "![a plot](no_such_figure.png)\n\nSome prose,")
+    assert_fails(book.build(), "book/page.md", "no_such_figure.png", "BUILD FAILED")
+
+
+def test_a_page_missing_from_the_toc_fails_the_build(book):
+    book.write("book/orphan.md", "# Orphan\n\nNot in the table of contents.\n")
+    assert_fails(book.build(), "book/orphan.md", "toctree", "BUILD FAILED")
+
+
+@pytest.mark.parametrize("name", ["_config.yml", "_toc.yml"])
+def test_a_malformed_configuration_fails_naming_the_file(book, name):
+    book.write(name, "title: [unclosed\n  - {\n")
+    assert_fails(book.build(), name, "not valid YAML")
+
+
+def test_a_toc_entry_without_a_file_fails(book):
+    book.edit("_toc.yml", "book/page", "book/pgae")
+    assert_fails(book.build(), "_toc.yml", "book/pgae")
+
+
+def test_a_failed_build_keeps_the_last_good_site(book):
+    before = (book.root / "_build" / "html" / "book" / "page.html").read_text(encoding="utf-8")
+    book.edit("book/page.md", "Some prose", "Changed prose")
+    book.edit("book/page.md", 'print("the answer is", answer())', 'raise ValueError("boom")')
+    assert book.build().returncode != 0
+    after = (book.root / "_build" / "html" / "book" / "page.html").read_text(encoding="utf-8")
+    assert after == before
+
+
+def test_a_malformed_expectation_file_is_an_error_not_a_pass(book):
+    book.write("tests/golden/page.yml", "cells: [{no_key: 1}]\n")
+    assert_fails(book.check(), "tests/golden/page.yml", "malformed", "make golden")
+
+
+def test_a_renamed_page_without_its_expectations(book):
+    (book.root / "book/page.md").rename(book.root / "book/renamed.md")
+    book.edit("_toc.yml", "book/page", "book/renamed")
+    assert book.build().returncode == 0
+    assert_fails(book.check(), "book/renamed.md", "no recorded outputs", "tests/golden/page.yml")
+
+
+def test_the_checker_before_any_build(book):
+    import shutil
+
+    shutil.rmtree(book.root / "_build")
+    assert_fails(book.check(), "make book")
