@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
-from cycler import cycler
+from matplotlib import cycler
 
 # Okabe & Ito (2008), "Color Universal Design".
 PALETTE = (

@@ -144,3 +144,18 @@ def test_the_checker_before_any_build(book):
 
     shutil.rmtree(book.root / "_build")
     assert_fails(book.check(), "make book")
+
+
+def test_an_import_missing_from_requirements_is_named(book):
+    import shutil
+
+    from booktools import ROOT
+
+    shutil.copy(ROOT / "requirements.txt", book.root / "requirements.txt")
+    book.edit(
+        "book/page.md",
+        "from faultdemo import answer",
+        "import tabulate\nfrom faultdemo import answer",
+    )
+    result = book.run("-m", "booktools.imports")
+    assert_fails(result, "book/page.md", "tabulate", "requirements.txt")
