@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
 
-.PHONY: book test unit lint lint-workflows portability faults check-outputs golden page page-golden serve clean gpu venv
+.PHONY: book test unit lint lint-workflows portability faults canary determinism check-outputs golden page page-golden serve clean gpu venv
 
 # The environment is (re)installed only when requirements.txt or pyproject.toml changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -88,6 +88,20 @@ gpu: $(STAMP)
 	JAX_PLATFORMS=cuda $(PY) -m booktools.gpu_smoke
 	JAX_PLATFORMS=cuda $(PY) -m booktools.build
 	JAX_PLATFORMS=cuda $(PY) -m booktools.outputs check --profile gpu
+
+## canary: build and check against the newest JAX, jaxlib, Flax, Optax and Haiku (report in
+## _build/canary/report.md); the pins of requirements.txt are not touched
+CANARY := .venv-canary
+canary:
+	@test -x $(CANARY)/bin/python || $(PYTHON) -m venv $(CANARY)
+	$(CANARY)/bin/python -m pip install --quiet -r requirements.txt
+	$(CANARY)/bin/python -m pip install --quiet --upgrade jax jaxlib flax optax dm-haiku
+	JAXBOOK_BUILD=_build/canary $(CANARY)/bin/python -m booktools.canary
+
+## determinism: two clean builds in a row must both match the recorded outputs
+determinism: $(STAMP)
+	$(MAKE) --no-print-directory book check-outputs
+	$(MAKE) --no-print-directory book check-outputs
 
 clean:
 	rm -rf _build

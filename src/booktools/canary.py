@@ -1,0 +1,56 @@
+"""The canary: build the book against the newest JAX, jaxlib, Flax, Optax and Haiku.
+
+``make canary`` installs the pins of ``requirements.txt`` into ``.venv-canary``, upgrades the
+five libraries to their newest releases, builds into ``_build/canary`` and runs the output
+checker. It writes ``_build/canary/report.md``: the versions, whether the build passed, and
+every output that changed. It exits non-zero when anything changed, so the scheduled workflow
+shows it; it never runs on pull requests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+from booktools import BUILD
+from jaxbook.provenance import library_versions
+
+UPGRADED = ("jax", "jaxlib", "flax", "optax", "dm-haiku")
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, JAXBOOK_BUILD=str(BUILD))
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
+
+
+def main() -> int:
+    BUILD.mkdir(parents=True, exist_ok=True)
+    build = run("-m", "booktools.build")
+    check = run("-m", "booktools.outputs", "check", "--executed", str(BUILD / "jupyter_execute"))
+    versions = library_versions()
+    lines = [
+        f"# Canary report, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        "Newest releases tried: "
+        + ", ".join(f"{name} {versions.get(name, '?')}" for name in UPGRADED),
+        "",
+        f"## Build: {'passed' if build.returncode == 0 else 'FAILED'}",
+        "",
+    ]
+    if build.returncode != 0:
+        lines += ["```", build.stderr[-20_000:], "```", ""]
+    lines += [f"## Outputs: {'unchanged' if check.returncode == 0 else 'CHANGED'}", ""]
+    lines += ["```", (check.stdout + check.stderr)[-60_000:], "```"]
+    report = BUILD / "report.md"
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(
+        f"canary: build {'passed' if build.returncode == 0 else 'FAILED'}, outputs "
+        f"{'unchanged' if check.returncode == 0 else 'CHANGED'}; report: {report}"
+    )
+    return 0 if build.returncode == 0 and check.returncode == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
