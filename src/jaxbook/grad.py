@@ -1,0 +1,178 @@
+"""Chapter "grad": the lecture's RMS-error descent, a finite-difference check, the talk's
+linear-regression training loop (hand-written SGD and its Optax twin) and a small MLP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+# --------------------------------------------------------------------------- the RMS example
+
+# What the lecture printed (slides "Functional computation of gradients" and "Gradient
+# descent"), kept as data so that the page can compare today's run with it.
+LECTURE_GRADIENT = (0.1086251, -0.16293764, -0.54312545)
+LECTURE_PLAIN_LOSSES = (
+    3.6657236, 3.4990568, 3.3323894, 3.1657221, 2.9990551, 2.8323882, 2.665721, 2.4990537,
+    2.3323865, 2.1657195, 1.9990524, 1.8323854, 1.6657186, 1.4990516, 1.3323847, 1.1657186,
+    0.9990542, 0.8323898, 0.6657253, 0.49906078,
+)  # fmt: skip
+LECTURE_PLAIN_X = (0.11374928, 4.829371, 9.431246)
+LECTURE_ANNEALED_LOSSES = (
+    2.0157194, 0.7657221, 0.015718736, 0.012406095, 0.008687421, 0.0071328944, 0.0047321706,
+    0.0041667605, 0.002507655, 0.0024983105, 0.0012557198, 0.0012558495, 0.0008558435,
+    0.0007279681, 0.00046012658, 0.00043075677, 0.00023763097, 0.00023762452, 0.00013843694,
+    0.00013850731,
+)  # fmt: skip
+LECTURE_ANNEALED_X = (4.142728e-05, 4.999917e00, 9.999779e00)
+
+
+def rms_error(x: jax.Array, y: jax.Array) -> jax.Array:
+    """The lecture's loss: root mean square of ``x - y``."""
+    return jnp.sqrt(jnp.mean((x - y) ** 2))
+
+
+def lecture_inputs() -> tuple[jax.Array, jax.Array]:
+    """The lecture's starting point ``x_in`` and target ``y_target`` (float32)."""
+    x_in = jnp.array([1.2, 3.2, 4], dtype=jnp.float32)
+    y_target = jnp.array([0, 5.0, 10.0], dtype=jnp.float32)
+    return x_in, y_target
+
+
+def learning_rates(
+    learning_rate: float, steps: int, anneal_every: int | None = None, factor: float = 1.0
+) -> np.ndarray:
+    """The step size used at each step, computed as the lecture's loop does: a Python float,
+    multiplied by ``factor`` after every ``anneal_every`` steps (float64, so that rounding
+    matches the lecture's ``lambda_ *= annealing``)."""
+    rates = np.empty(steps)
+    for i in range(steps):
+        rates[i] = learning_rate
+        if anneal_every and (i + 1) % anneal_every == 0:
+            learning_rate *= factor
+    return rates
+
+
+@partial(jax.jit, static_argnames="loss")
+def gradient_descent(
+    loss: Callable[[jax.Array, jax.Array], jax.Array],
+    x0: jax.Array,
+    target: jax.Array,
+    rates: jax.Array,
+) -> tuple[jax.Array, jax.Array]:
+    """``x <- x - rate * grad(loss)(x, target)`` once per entry of ``rates``, compiled into one
+    ``lax.scan``. Returns the final ``x`` and the loss after every step (what the lecture
+    printed every 10th or 50th step)."""
+    grad_loss = jax.grad(loss)
+
+    def step(x, rate):
+        x = x - rate.astype(x.dtype) * grad_loss(x, target)
+        return x, loss(x, target)
+
+    return jax.lax.scan(step, x0, rates)
+
+
+def finite_difference_grad(
+    f: Callable[[jax.Array], jax.Array], x: jax.Array, eps: float = 1e-3
+) -> jax.Array:
+    """Central differences ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` along every axis
+    of a flat ``x``: a slow, approximate, independent check of ``jax.grad``."""
+    basis = jnp.eye(x.size, dtype=x.dtype) * eps
+    return jnp.array([(f(x + e) - f(x - e)) / (2 * eps) for e in basis])
+
+
+# --------------------------------------------------------------------------- linear regression
+
+Params = Any  # a pytree of arrays
+
+
+def make_line_data(
+    key: jax.Array, n: int = 101, slope: float = 2.0, intercept: float = -1.0, noise: float = 0.3
+) -> tuple[jax.Array, jax.Array]:
+    """``n`` points of the line ``slope * x + intercept`` plus Gaussian noise, ``x`` uniform
+    in [-1, 1]; one key for the abscissae and one for the noise."""
+    key_x, key_noise = jax.random.split(key)
+    x = jax.random.uniform(key_x, (n,), minval=-1.0, maxval=1.0)
+    y = slope * x + intercept + noise * jax.random.normal(key_noise, (n,))
+    return x, y
+
+
+def linear_model(params: Params, x: jax.Array) -> jax.Array:
+    w, b = params
+    return w * x + b
+
+
+def mse_loss(params: Params, x: jax.Array, y: jax.Array) -> jax.Array:
+    return jnp.mean((linear_model(params, x) - y) ** 2)
+
+
+# The talk's choice: compile the value and the gradient, keep the loop in Python.
+loss_and_grad = jax.jit(jax.value_and_grad(mse_loss))
+
+
+def sgd_update(params: Params, grads: Params, learning_rate: float) -> Params:
+    """One step of plain gradient descent on any pytree of parameters."""
+    return jax.tree.map(lambda p, g: p - learning_rate * g, params, grads)
+
+
+def fit_sgd(
+    params: Params, x: jax.Array, y: jax.Array, learning_rate: float, steps: int
+) -> tuple[Params, np.ndarray]:
+    """The talk's training loop with the hand-written update; returns the final parameters
+    and the loss *before* each step."""
+    losses = []
+    for _ in range(steps):
+        loss, grads = loss_and_grad(params, x, y)
+        params = sgd_update(params, grads, learning_rate)
+        losses.append(loss)
+    return params, np.asarray(jnp.stack(losses))
+
+
+def fit_optax(
+    optimizer: optax.GradientTransformation,
+    params: Params,
+    x: jax.Array,
+    y: jax.Array,
+    steps: int,
+) -> tuple[Params, np.ndarray]:
+    """The same loop with an Optax optimiser: its state is a pytree we carry, not an object
+    that changes."""
+    opt_state = optimizer.init(params)
+    losses = []
+    for _ in range(steps):
+        loss, grads = loss_and_grad(params, x, y)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        losses.append(loss)
+    return params, np.asarray(jnp.stack(losses))
+
+
+# --------------------------------------------------------------------------- a small MLP
+
+
+def init_mlp(key: jax.Array, sizes: Sequence[int]) -> list[dict[str, jax.Array]]:
+    """One ``{"w": (n_in, n_out), "b": (n_out,)}`` per layer, ``w`` scaled by 1/sqrt(n_in)."""
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [
+        {
+            "w": jax.random.normal(k, (n_in, n_out)) / jnp.sqrt(n_in),
+            "b": jnp.zeros(n_out),
+        }
+        for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:], strict=True)
+    ]
+
+
+def mlp(params: list[dict[str, jax.Array]], x: jax.Array) -> jax.Array:
+    """ReLU hidden layers, linear output layer."""
+    for layer in params[:-1]:
+        x = jax.nn.relu(x @ layer["w"] + layer["b"])
+    return x @ params[-1]["w"] + params[-1]["b"]
+
+
+def mlp_loss(params: list[dict[str, jax.Array]], x: jax.Array, y: jax.Array) -> jax.Array:
+    return jnp.mean((mlp(params, x) - y) ** 2)
