@@ -1,0 +1,120 @@
+"""Chapter "vmap": a linear layer, pairwise distances, a small loss, and device-mesh helpers.
+
+The functions are written for **one** example; the page batches them with ``jax.vmap``. The
+mesh helpers work with whatever devices exist: the page asks for 8 simulated CPU devices
+(``XLA_FLAGS=--xla_force_host_platform_device_count=8``), the unit tests run with one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+from jax.typing import ArrayLike
+
+
+def single_linear(x: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
+    """The lecture's linear layer for one example: ``x`` (n,), ``w`` (n, m), ``b`` (m,) → (m,)."""
+    return (x[:, None] * w).sum(axis=0) + b
+
+
+# Map over axis 0 of x only; w and b are shared by every example.
+batched_linear = jax.vmap(single_linear, in_axes=(0, None, None), out_axes=0)
+
+
+def naively_batched(f: Callable[[jax.Array], jax.Array], xs: jax.Array) -> jax.Array:
+    """Apply ``f`` to each row of ``xs`` in a Python loop and stack: the reference vmap beats."""
+    return jnp.stack([f(x) for x in xs])
+
+
+def distance(x: jax.Array, y: jax.Array) -> jax.Array:
+    """Euclidean distance between two points of the same dimension."""
+    return jnp.sqrt(jnp.sum((x - y) ** 2))
+
+
+def pairwise_distances(xs: jax.Array, ys: jax.Array) -> jax.Array:
+    """All distances ``d[i, j] = distance(xs[i], ys[j])`` from two nested vmaps.
+
+    The inner vmap maps over ``ys`` for one ``x`` (a row of the matrix); the outer one maps
+    that row function over ``xs``.
+    """
+    row = jax.vmap(distance, in_axes=(None, 0))
+    return jax.vmap(row, in_axes=(0, None))(xs, ys)
+
+
+def agree(actual: ArrayLike, expected: ArrayLike, rel: float = 1e-2) -> bool:
+    """Same shape, and no entry further from ``expected`` than ``rel`` times its largest entry.
+
+    The page compares results computed in different ways (a loop, a closed form, vmap). In
+    float32 they differ in the last digits; on GPUs that use TF32 for float32 matrix products,
+    in the third. A tolerance relative to the largest entry absorbs both and still catches a
+    wrong formula, whose errors are of the size of the values themselves.
+    """
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape:
+        return False
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    return bool(np.all(np.abs(actual - expected) <= rel * scale))
+
+
+def squared_error(params: dict[str, jax.Array], x: jax.Array, y: jax.Array) -> jax.Array:
+    """Loss of a linear model ``w·x + b`` on **one** example: ``(w·x + b - y)² / 2``."""
+    residual = jnp.dot(params["w"], x) + params["b"] - y
+    return 0.5 * residual**2
+
+
+# ---------------------------------------------------------------------------- many devices
+
+
+def cpu_mesh(n_devices: int | None = None, axis_name: str = "batch") -> Mesh:
+    """A one-axis mesh over the first ``n_devices`` CPU devices (all of them by default).
+
+    Asking for CPU devices explicitly keeps the result the same on a GPU machine, where
+    ``jax.devices()`` would list the GPUs instead.
+    """
+    cpus = jax.devices("cpu")
+    n = len(cpus) if n_devices is None else n_devices
+    if not 1 <= n <= len(cpus):
+        raise ValueError(f"asked for {n} CPU devices, but JAX sees {len(cpus)}")
+    return jax.make_mesh((n,), (axis_name,), devices=cpus[:n])
+
+
+def shard_rows(x: jax.Array, mesh: Mesh) -> jax.Array:
+    """Place ``x`` on ``mesh`` with its first axis split across the mesh's (only) axis."""
+    (axis,) = mesh.axis_names
+    return jax.device_put(x, NamedSharding(mesh, P(axis)))
+
+
+def shard_layout(x: jax.Array) -> list[str]:
+    """One line per shard: the device holding it and the rows of ``x`` it holds."""
+    lines = []
+    for shard in sorted(x.addressable_shards, key=lambda s: s.device.id):
+        rows = shard.index[0] if shard.index else slice(None)
+        start, stop, _ = rows.indices(x.shape[0]) if x.ndim else (0, 1, 1)
+        lines.append(f"{shard.device}: rows {start}:{stop}, shape {tuple(shard.data.shape)}")
+    return lines
+
+
+def sharded_linear(mesh: Mesh) -> Callable[[jax.Array, jax.Array, jax.Array], jax.Array]:
+    """``batched_linear`` compiled for ``mesh``: examples split across devices, ``w`` and ``b``
+    copied to every device, the output left split like the input."""
+    (axis,) = mesh.axis_names
+    split, copied = NamedSharding(mesh, P(axis)), NamedSharding(mesh, P())
+    return jax.jit(batched_linear, in_shardings=(split, copied, copied), out_shardings=split)
+
+
+def global_mean(mesh: Mesh) -> Callable[[jax.Array], jax.Array]:
+    """Mean of a vector split across ``mesh``, written per device with ``shard_map``: each
+    device sums its own block, ``psum`` adds the partial sums over the mesh axis."""
+    (axis,) = mesh.axis_names
+
+    def per_device(block: jax.Array) -> jax.Array:
+        total = jax.lax.psum(jnp.sum(block), axis)
+        count = jax.lax.psum(block.shape[0], axis)
+        return total / count
+
+    return jax.jit(jax.shard_map(per_device, mesh=mesh, in_specs=P(axis), out_specs=P()))

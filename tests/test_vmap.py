@@ -1,0 +1,179 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+
+from jaxbook import vmap as vm
+
+
+@pytest.fixture
+def layer():
+    kx, kw, kb = jax.random.split(jax.random.key(0), 3)
+    return (
+        jax.random.normal(kx, (6, 4)),
+        jax.random.normal(kw, (4, 3)),
+        jax.random.normal(kb, (3,)),
+    )
+
+
+def test_single_linear_is_x_dot_w_plus_b(layer):
+    x, w, b = layer
+    np.testing.assert_allclose(vm.single_linear(x[0], w, b), x[0] @ w + b, rtol=1e-6)
+    # The lecture's example: all ones, 4 features -> 4 + 1 in each of 3 outputs.
+    out = vm.single_linear(jnp.ones(4), jnp.ones((4, 3)), jnp.ones(3))
+    np.testing.assert_array_equal(out, jnp.full(3, 5.0))
+
+
+def test_batched_linear_equals_python_loop(layer):
+    x, w, b = layer
+    batched = vm.batched_linear(x, w, b)
+    loop = vm.naively_batched(lambda row: vm.single_linear(row, w, b), x)
+    assert batched.shape == (6, 3)
+    np.testing.assert_allclose(batched, loop, rtol=1e-6, atol=1e-6)
+
+
+def test_naively_batched_stacks_in_order():
+    xs = jnp.arange(12.0).reshape(4, 3)
+    out = vm.naively_batched(lambda v: v.sum(keepdims=True), xs)
+    np.testing.assert_array_equal(out, xs.sum(axis=1, keepdims=True))
+
+
+def test_distance_is_euclidean():
+    assert float(vm.distance(jnp.array([0.0, 0.0]), jnp.array([3.0, 4.0]))) == pytest.approx(5.0)
+    assert float(vm.distance(jnp.ones(5), jnp.ones(5))) == 0.0
+
+
+def test_pairwise_distances_equal_loop_and_cdist():
+    kp, kq = jax.random.split(jax.random.key(1))
+    p, q = jax.random.normal(kp, (7, 3)), jax.random.normal(kq, (5, 3))
+    d = vm.pairwise_distances(p, q)
+    assert d.shape == (7, 5)
+    loop = jnp.array([[vm.distance(pi, qj) for qj in q] for pi in p])
+    np.testing.assert_allclose(d, loop, rtol=1e-6)
+    np.testing.assert_allclose(d, cdist(np.asarray(p), np.asarray(q)), rtol=1e-5, atol=1e-6)
+    # Not symmetric in its arguments' roles: swapping them transposes the matrix.
+    np.testing.assert_allclose(vm.pairwise_distances(q, p), d.T, rtol=1e-6)
+
+
+def test_squared_error_gradient_has_closed_form():
+    params = {"w": jnp.array([0.5, -1.0]), "b": jnp.array(0.25)}
+    x, y = jnp.array([2.0, 1.0]), jnp.array(3.0)
+    residual = 0.5 * 2.0 - 1.0 + 0.25 - 3.0
+    assert float(vm.squared_error(params, x, y)) == pytest.approx(0.5 * residual**2)
+    grads = jax.grad(vm.squared_error)(params, x, y)
+    np.testing.assert_allclose(grads["w"], residual * x, rtol=1e-6)
+    assert float(grads["b"]) == pytest.approx(residual)
+
+
+def test_per_example_gradients_equal_loop():
+    kx, ky = jax.random.split(jax.random.key(2))
+    xs, ys = jax.random.normal(kx, (5, 3)), jax.random.normal(ky, (5,))
+    params = {"w": jnp.array([1.0, 0.0, -1.0]), "b": jnp.array(0.5)}
+    per_example = jax.vmap(jax.grad(vm.squared_error), in_axes=(None, 0, 0))(params, xs, ys)
+    for i in range(5):
+        one = jax.grad(vm.squared_error)(params, xs[i], ys[i])
+        np.testing.assert_allclose(per_example["w"][i], one["w"], rtol=1e-6)
+        np.testing.assert_allclose(per_example["b"][i], one["b"], rtol=1e-6)
+
+
+# ------------------------------------------------------------------ mesh helpers, 1+ devices
+
+
+def test_cpu_mesh_uses_cpu_devices():
+    mesh = vm.cpu_mesh()
+    assert mesh.axis_names == ("batch",)
+    assert mesh.devices.size == len(jax.devices("cpu"))
+    assert all(d.platform == "cpu" for d in mesh.devices.flat)
+
+
+def test_cpu_mesh_rejects_more_devices_than_exist():
+    with pytest.raises(ValueError, match="CPU devices"):
+        vm.cpu_mesh(len(jax.devices("cpu")) + 1)
+    with pytest.raises(ValueError):
+        vm.cpu_mesh(0)
+
+
+def test_sharded_results_equal_unsharded_on_available_devices(layer):
+    x, w, b = layer
+    n = len(jax.devices("cpu"))
+    mesh = vm.cpu_mesh()
+    rows = jnp.tile(x, (n, 1))  # a multiple of the device count
+    sharded = vm.shard_rows(rows, mesh)
+    assert len(vm.shard_layout(sharded)) == n
+    y = vm.sharded_linear(mesh)(sharded, w, b)
+    np.testing.assert_array_equal(y, jax.jit(vm.batched_linear)(rows, w, b))
+    values = vm.shard_rows(jnp.arange(8.0 * n), mesh)
+    assert float(vm.global_mean(mesh)(values)) == pytest.approx(float(jnp.arange(8.0 * n).mean()))
+
+
+def test_shard_layout_names_rows_and_shapes():
+    mesh = vm.cpu_mesh(1)
+    lines = vm.shard_layout(vm.shard_rows(jnp.ones((6, 2)), mesh))
+    assert lines == ["cpu:0: rows 0:6, shape (6, 2)"]
+
+
+# ------------------------------------------------------------ 8 simulated devices, subprocess
+
+EIGHT_DEVICES = textwrap.dedent(
+    """
+    import json
+    import jax, jax.numpy as jnp
+    from jaxbook import vmap as vm
+
+    mesh = vm.cpu_mesh(8)
+    kx, kw, kb = jax.random.split(jax.random.key(0), 3)
+    x = jax.random.normal(kx, (16, 4))
+    w = jax.random.normal(kw, (4, 3))
+    b = jax.random.normal(kb, (3,))
+    xs = vm.shard_rows(x, mesh)
+    y = vm.sharded_linear(mesh)(xs, w, b)
+    values = jnp.arange(1.0, 33.0)
+    print(json.dumps({
+        "n_devices": len(jax.devices("cpu")),
+        "layout": vm.shard_layout(xs),
+        "out_devices": len(y.sharding.device_set),
+        "equal": bool(jnp.array_equal(y, jax.jit(vm.batched_linear)(x, w, b))),
+        "mean": float(vm.global_mean(mesh)(vm.shard_rows(values, mesh))),
+    }))
+    """
+)
+
+
+def test_eight_simulated_devices_in_a_fresh_process():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    env["JAX_PLATFORMS"] = "cpu"
+    result = subprocess.run(
+        [sys.executable, "-c", EIGHT_DEVICES],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["n_devices"] == 8
+    assert report["layout"] == [
+        f"cpu:{i}: rows {2 * i}:{2 * i + 2}, shape (2, 4)" for i in range(8)
+    ]
+    assert report["out_devices"] == 8
+    assert report["equal"]
+    assert report["mean"] == pytest.approx(16.5)
+
+
+def test_agree_accepts_rounding_and_rejects_wrong_values():
+    expected = np.array([10.0, -3.0, 0.01])
+    assert vm.agree(expected * (1 + 1e-4), expected)
+    assert vm.agree(expected + 0.05, expected)  # 0.05 < 1% of the largest entry, 10
+    assert not vm.agree(expected + 0.2, expected)
+    assert not vm.agree(-expected, expected)
+    assert not vm.agree(expected[:2], expected)  # shapes differ
+    assert vm.agree(np.zeros(3), np.zeros(3))
+    assert not vm.agree(np.ones(3), np.zeros(3))
