@@ -70,14 +70,16 @@ def fir_filter(x: jax.Array, b: jax.Array) -> jax.Array:
     ``scipy.signal.lfilter(b, [1.0], x)`` computes. ``x`` is one signal: ``jax.vmap`` it for a
     batch.
     """
-    return jnp.convolve(x, b, mode="full")[: x.shape[0]]
+    # HIGHEST: on GPUs, float32 convolutions may otherwise run in TF32, with 3 digits.
+    return jnp.convolve(x, b, mode="full", precision=jax.lax.Precision.HIGHEST)[: x.shape[0]]
 
 
 @jax.jit
 def frequency_response(b: jax.Array, w: jax.Array) -> jax.Array:
     """``H(e^{jw}) = Σ_k b[k] e^{-jwk}`` at the angular frequencies ``w`` (rad/sample)."""
     k = jnp.arange(b.shape[0])
-    return jnp.exp(-1j * jnp.outer(w, k)) @ b.astype(jnp.complex64)
+    phasors = jnp.exp(-1j * jnp.outer(w, k))
+    return jnp.matmul(phasors, b.astype(phasors.dtype), precision=jax.lax.Precision.HIGHEST)
 
 
 def fir_zeros(b) -> np.ndarray:
