@@ -1,0 +1,327 @@
+"""Chapter "Machine-learning basics": the digits data, a small MLP in pure JAX, its training loop.
+
+Other chapters reuse :func:`load_digits_split` (the data and its split) and may reuse the MLP.
+
+* Data: :func:`load_digits_split` gives the 8×8 handwritten digits that scikit-learn ships,
+  as float32 pixels in [0, 1] and int32 labels, split into train / validation / test sets by
+  an explicit seed.
+* Model: :func:`init_mlp`, :func:`mlp_forward` (logits), and, jitted so that calling them
+  outside a training loop compiles one program rather than one per operation,
+  :func:`cross_entropy`, :func:`accuracy`, :func:`predict`. Parameters are a list of
+  ``{"w", "b"}`` layers; ``w`` has the shape ``(outputs, inputs)`` of the lecture's matrices
+  ``A``.
+* Training: :func:`sgd` (plain gradient descent, pure JAX) and :func:`train`, a jitted
+  ``lax.scan`` over minibatch steps that accepts any optimiser with Optax's ``init``/``update``
+  interface, so ``optax.adam(...)`` drops in for :func:`sgd`.
+* Universal approximation: :func:`fit_shallow`, which fits ``F(x) = A σ(Bx + c)`` for several
+  hidden widths at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import matplotlib as mpl
+import numpy as np
+import optax
+
+NUM_CLASSES = 10
+IMAGE_SHAPE = (8, 8)
+
+Params = list[dict[str, jax.Array]]
+
+
+# --------------------------------------------------------------------------- data
+
+
+class DigitsSplit(NamedTuple):
+    """The digits, split. ``x_*``: float32 ``(n, 64)`` in [0, 1]; ``y_*``: int32 ``(n,)``."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_digits_split(
+    seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2
+) -> DigitsSplit:
+    """scikit-learn's 1,797 handwritten digits (8×8 pixels, 16 grey levels), shuffled by
+    ``np.random.default_rng(seed)`` and cut into train / validation / test sets.
+
+    The same seed always gives the same split. Pixels are scaled from 0..16 to [0, 1] so that
+    a network's initial weights need no rescaling. Flatten order is row by row: reshape a row of
+    ``x_*`` to :data:`IMAGE_SHAPE` to see the image.
+    """
+    if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+        raise ValueError(
+            "val_fraction and test_fraction must lie in (0, 1) and leave some training data, "
+            f"got {val_fraction} and {test_fraction}"
+        )
+    from sklearn.datasets import load_digits  # imported here: only this function needs it
+
+    digits = load_digits()
+    x = (digits.data / 16.0).astype(np.float32)
+    y = digits.target.astype(np.int32)
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_test = round(test_fraction * len(y))
+    n_val = round(val_fraction * len(y))
+    test, val, train = np.split(order, [n_test, n_test + n_val])
+    return DigitsSplit(x[train], y[train], x[val], y[val], x[test], y[test])
+
+
+# --------------------------------------------------------------------------- model
+
+
+def init_mlp(key: jax.Array, sizes: Sequence[int], scale: float | None = None) -> Params:
+    """Random layers for an MLP with layer widths ``sizes`` (inputs first, outputs last).
+
+    Weights are normal with standard deviation ``sqrt(2 / inputs)`` (He initialisation, which
+    keeps the size of ReLU activations roughly constant from layer to layer) unless ``scale``
+    fixes it; biases start at zero.
+    """
+    if len(sizes) < 2:
+        raise ValueError(f"an MLP needs at least an input and an output size, got {sizes}")
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [
+        {
+            "w": jax.random.normal(k, (n_out, n_in)) * (scale or jnp.sqrt(2.0 / n_in)),
+            "b": jnp.zeros(n_out),
+        }
+        for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:], strict=True)
+    ]
+
+
+def mlp_forward(
+    params: Params, x: jax.Array, activation: Callable[[jax.Array], jax.Array] = jax.nn.relu
+) -> jax.Array:
+    """``L_n ∘ σ ∘ L_{n-1} ∘ … ∘ σ ∘ L_0`` on a batch ``x`` of shape ``(batch, inputs)``.
+
+    The last layer has no activation: it returns logits, which the loss turns into
+    probabilities. ``x @ w.T`` is the lecture's ``A x`` applied to every row of the batch.
+    """
+    for layer in params[:-1]:
+        x = activation(x @ layer["w"].T + layer["b"])
+    return x @ params[-1]["w"].T + params[-1]["b"]
+
+
+@jax.jit
+def cross_entropy(params: Params, x: jax.Array, labels: jax.Array) -> jax.Array:
+    """Mean softmax cross-entropy between the network's outputs and one-hot ``labels``."""
+    logits = mlp_forward(params, x)
+    targets = jax.nn.one_hot(labels, logits.shape[-1])
+    return -jnp.mean(jnp.sum(targets * jax.nn.log_softmax(logits), axis=-1))
+
+
+@jax.jit
+def predict(params: Params, x: jax.Array) -> jax.Array:
+    """The most likely class of each row of ``x``."""
+    return jnp.argmax(mlp_forward(params, x), axis=-1)
+
+
+@jax.jit
+def accuracy(params: Params, x: jax.Array, labels: jax.Array) -> jax.Array:
+    """The fraction of rows of ``x`` classified correctly, in [0, 1]."""
+    return jnp.mean(predict(params, x) == labels)
+
+
+# --------------------------------------------------------------------------- training
+
+
+class Optimizer(NamedTuple):
+    """The interface of ``optax.GradientTransformation``: ``init(params) -> state`` and
+    ``update(grads, state, params) -> (updates, state)``; ``params + updates`` is the step."""
+
+    init: Callable[[Any], Any]
+    update: Callable[..., tuple[Any, Any]]
+
+
+def sgd(learning_rate: float) -> Optimizer:
+    """Plain gradient descent, ``θ ← θ − ε ∇L``, in pure JAX. It keeps no state."""
+
+    def init(params: Any) -> tuple:
+        return ()
+
+    def update(grads: Any, state: tuple, params: Any = None) -> tuple[Any, tuple]:
+        return jax.tree.map(lambda g: -learning_rate * g, grads), state
+
+    return Optimizer(init, update)
+
+
+def apply_updates(params: Any, updates: Any) -> Any:
+    return jax.tree.map(jnp.add, params, updates)
+
+
+class History(NamedTuple):
+    """Metrics after each step, as arrays of length ``steps``."""
+
+    train_loss: jax.Array  # on the whole training set
+    val_loss: jax.Array
+    val_accuracy: jax.Array
+
+
+@partial(jax.jit, static_argnames=("optimizer", "steps", "batch_size"))
+def train(
+    params: Params,
+    data: DigitsSplit | tuple,
+    key: jax.Array,
+    *,
+    optimizer: Optimizer,
+    steps: int,
+    batch_size: int,
+) -> tuple[Params, History]:
+    """Train ``params`` for ``steps`` minibatch steps of ``optimizer`` on the cross-entropy.
+
+    ``data`` holds ``(x_train, y_train, x_val, y_val, ...)`` (a :class:`DigitsSplit` or any
+    tuple that starts so). Each step draws ``batch_size`` training examples at random (with
+    replacement: cheaper than a shuffle, and as good for training) with a key split from
+    ``key``, so the same key gives the same run. The whole loop is one ``lax.scan``, compiled
+    once; the metrics are recorded after every step.
+    """
+    x_train, y_train, x_val, y_val = data[:4]
+    n = x_train.shape[0]
+
+    def step(carry, step_key):
+        params, opt_state = carry
+        batch = jax.random.randint(step_key, (batch_size,), 0, n)
+        grads = jax.grad(cross_entropy)(params, x_train[batch], y_train[batch])
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = apply_updates(params, updates)
+        metrics = History(
+            cross_entropy(params, x_train, y_train),
+            cross_entropy(params, x_val, y_val),
+            accuracy(params, x_val, y_val),
+        )
+        return (params, opt_state), metrics
+
+    (params, _), history = jax.lax.scan(
+        step, (params, optimizer.init(params)), jax.random.split(key, steps)
+    )
+    return params, history
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, k: int = NUM_CLASSES):
+    """``m[i, j]``: how many examples of class ``i`` were predicted as ``j``."""
+    m = np.zeros((k, k), dtype=np.int64)
+    np.add.at(m, (np.asarray(labels), np.asarray(predictions)), 1)
+    return m
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def grid_predictions(
+    predict_fn: Callable[[jax.Array], jax.Array], extent: float = 1.5, resolution: int = 200
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``predict_fn`` on a square grid over ``[-extent, extent]²``: ``(xx, yy, classes)``, each
+    of shape ``(resolution, resolution)``, ready for ``ax.contourf`` (decision regions)."""
+    ticks = np.linspace(-extent, extent, resolution, dtype=np.float32)
+    xx, yy = np.meshgrid(ticks, ticks)
+    points = np.stack([xx.ravel(), yy.ravel()], axis=1)
+    return xx, yy, np.asarray(predict_fn(points)).reshape(xx.shape)
+
+
+def plot_digit_grid(images: np.ndarray, titles: Sequence[str], ncols: int = 10):
+    """Digits (rows of 64 pixels, or 8×8 images) in a grid, one title each; returns the figure.
+
+    The digits are tiled into one picture on one axes: a grid of small axes would look the same
+    but costs matplotlib about a tenth of a second per digit to lay out.
+    """
+    from jaxbook.plotting import new_figure
+
+    images = np.asarray(images).reshape(-1, *IMAGE_SHAPE)
+    if len(titles) != len(images):
+        raise ValueError(f"{len(images)} images but {len(titles)} titles")
+    nrows = max(1, -(-len(images) // ncols))
+    height, width = IMAGE_SHAPE
+    cell_h, cell_w = height + 4, width + 2  # room for a title above, a gap beside
+    canvas = np.full((nrows * cell_h, ncols * cell_w), np.nan)
+    fig, ax = new_figure(figsize=(0.7 * ncols, 0.9 * nrows))
+    for i, (image, title) in enumerate(zip(images, titles, strict=True)):
+        top, left = (i // ncols) * cell_h + 3, (i % ncols) * cell_w + 1
+        canvas[top : top + height, left : left + width] = image
+        ax.text(left + width / 2 - 0.5, top - 1, title, ha="center", va="bottom", fontsize=8)
+    cmap = mpl.colormaps["gray_r"].with_extremes(bad="white")
+    ax.imshow(canvas, cmap=cmap, vmin=-0.15, vmax=1, interpolation="nearest")
+    ax.axis("off")
+    return fig
+
+
+def plot_histories(histories: dict[str, History]):
+    """Loss (left, log scale) and validation accuracy (right) against the step, one colour per
+    run: solid lines for the training set, dashed for the validation set."""
+    from jaxbook.plotting import new_figure
+
+    fig, (loss_ax, acc_ax) = new_figure(2, figsize=(9, 3.8))
+    for i, (name, h) in enumerate(histories.items()):
+        steps = np.arange(1, len(h.train_loss) + 1)
+        colour = f"C{i}"
+        loss_ax.plot(steps, h.train_loss, color=colour)
+        loss_ax.plot(steps, h.val_loss, color=colour, linestyle="--")
+        acc_ax.plot(steps, 100 * np.asarray(h.val_accuracy), color=colour, label=name)
+    loss_ax.set(xlabel="step", ylabel="cross-entropy (nats)", yscale="log")
+    loss_ax.set_title("solid: training set, dashed: validation set", fontsize=10)
+    acc_ax.set(xlabel="step", ylabel="validation accuracy (%)")
+    acc_ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+# --------------------------------------------------------------------------- approximation
+
+
+def shallow_net(params: dict[str, jax.Array], x: jax.Array, activation=jnp.tanh) -> jax.Array:
+    """The lecture's ``F(x) = A σ(Bx + c)`` for scalar inputs ``x`` of shape ``(n,)``."""
+    return activation(jnp.outer(x, params["B"]) + params["c"]) @ params["A"]
+
+
+@partial(jax.jit, static_argnames=("widths", "steps", "activation"))
+def fit_shallow(
+    key: jax.Array,
+    x: jax.Array,
+    y: jax.Array,
+    *,
+    widths: tuple[int, ...],
+    steps: int = 2_000,
+    learning_rate: float = 0.05,
+    activation: Callable[[jax.Array], jax.Array] = jnp.tanh,
+) -> dict[str, jax.Array]:
+    """Fit ``F(x) = A σ(Bx + c)`` to ``(x, y)`` by Adam on the mean squared error, once per
+    hidden width in ``widths``; returns the parameters stacked along a leading width axis.
+
+    All widths train at once: each network has ``max(widths)`` hidden units, and a mask zeroes
+    the entries of ``A`` beyond its width. Masked units get zero gradients, so Adam never moves
+    them, and the networks are exactly those of the smaller widths; ``vmap`` over the masks
+    compiles one program instead of one per width. The returned ``"A"`` is already masked.
+    The learning rate decays to zero along a cosine, so that the last steps refine the fit.
+    """
+    width = max(widths)
+    k_b, k_c, k_a = jax.random.split(key, 3)
+    init = {
+        "B": 3.0 * jax.random.normal(k_b, (width,)),
+        "c": 3.0 * jax.random.normal(k_c, (width,)),
+        "A": jax.random.normal(k_a, (width,)) / jnp.sqrt(width),
+    }
+    masks = jnp.arange(width)[None, :] < jnp.asarray(widths)[:, None]
+    optimizer = optax.adam(optax.cosine_decay_schedule(learning_rate, steps))
+
+    def fit_one(mask):
+        def loss(params):
+            masked = {**params, "A": params["A"] * mask}
+            return jnp.mean((shallow_net(masked, x, activation) - y) ** 2)
+
+        def step(carry, _):
+            params, state = carry
+            updates, state = optimizer.update(jax.grad(loss)(params), state, params)
+            return (optax.apply_updates(params, updates), state), None
+
+        params = {**init, "A": init["A"] * mask}
+        (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), length=steps)
+        return {**params, "A": params["A"] * mask}
+
+    return jax.vmap(fit_one)(masks)
