@@ -1,0 +1,79 @@
+"""Fixtures of the browser tests: the built site, served on localhost, and one Chromium.
+
+The site is ``$BOOK_HTML`` (default ``_build/html``). Each page of ``_toc.yml`` is loaded once,
+in a fresh browser context (a cold cache, so its weight is what a first visit transfers); the
+tests then assert on what that visit recorded (``sitecheck.PageReport``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser
+from sitecheck import CHROMIUM, ROOT, PageReport, serve, toc_pages, visit
+
+SITE = Path(os.environ.get("BOOK_HTML") or ROOT / "_build" / "html").resolve()
+PAGES = toc_pages()
+REPORTS = pytest.StashKey[dict[str, PageReport]]()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """pytest-playwright's launch options, with Debian's Chromium (never `playwright install`)."""
+    return {**browser_type_launch_args, **CHROMIUM}
+
+
+@pytest.fixture(scope="session")
+def site_dir() -> Path:
+    if not (SITE / "index.html").is_file():
+        pytest.fail(
+            f"No built site at {SITE}: run `make book` first "
+            "(or point BOOK_HTML at a built site's html folder).",
+            pytrace=False,
+        )
+    return SITE
+
+
+@pytest.fixture(scope="session")
+def base_url(site_dir: Path) -> Iterator[str]:
+    """The site on http://127.0.0.1:<free port>/, for the whole session."""
+    with serve(site_dir) as url:
+        yield url
+
+
+class Reports:
+    """Visit each page at most once per session, on first request."""
+
+    def __init__(self, browser: Browser, base_url: str, store: dict[str, PageReport]):
+        self.browser, self.base_url, self.store = browser, base_url, store
+
+    def __getitem__(self, name: str) -> PageReport:
+        if name not in self.store:
+            self.store[name] = visit(self.browser, self.base_url, name, f"{name}.html")
+        return self.store[name]
+
+
+@pytest.fixture(scope="session")
+def reports(browser: Browser, base_url: str, request: pytest.FixtureRequest) -> Reports:
+    store = request.config.stash.setdefault(REPORTS, {})
+    return Reports(browser, base_url, store)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The page-weight table: what each visited page transferred, by kind."""
+    from expectations import PAGE_WEIGHT_BUDGET
+
+    store = config.stash.get(REPORTS, {})
+    if not store:
+        return
+    kinds = ["html", "scripts", "styles", "images", "fonts", "other"]
+    write = terminalreporter.write_line
+    terminalreporter.section(f"page weight (kB; budget {PAGE_WEIGHT_BUDGET / 1000:.0f} kB)")
+    write(f"{'page':<24}" + "".join(f"{k:>9}" for k in kinds) + f"{'total':>9}")
+    for name, report in sorted(store.items(), key=lambda item: -item[1].total_weight):
+        cells = "".join(f"{report.weight.get(k, 0) / 1000:>9.0f}" for k in kinds)
+        write(f"{name:<24}{cells}{report.total_weight / 1000:>9.0f}")
