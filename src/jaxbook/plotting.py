@@ -43,14 +43,39 @@ BOOK_STYLE = {
 }
 
 
-def use_book_style() -> None:
-    """Apply the book's style to every later figure, and render inline figures as PNG."""
+# Inline figures: PNG by default. A page of line plots may choose SVG (sharp at any zoom, and
+# usually lighter for lines and text); heatmaps and scatter clouds stay lighter as PNG.
+FORMATS = ("png", "svg")
+SVG_STYLE = {
+    "svg.fonttype": "none",  # text stays text: lighter, selectable, found by the browser's search
+    "svg.hashsalt": "jaxbook",  # the same ids on every build
+}
+_current_format = "png"
+
+
+def current_format() -> str:
+    """The format inline figures are rendered in (``"png"`` unless a page chose ``"svg"``)."""
+    return _current_format
+
+
+def use_book_style(fmt: str | None = None) -> None:
+    """Apply the book's style to every later figure, and render inline figures as PNG.
+
+    ``fmt="svg"`` renders the page's later inline figures as SVG instead; the choice holds for
+    the page (``new_figure`` keeps it) until ``use_book_style(fmt="png")``.
+    """
+    global _current_format
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
+        _current_format = fmt
     mpl.rcParams.update(BOOK_STYLE)
+    mpl.rcParams.update(SVG_STYLE)
     try:  # inside a notebook kernel only
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-        set_matplotlib_formats("png")
-    except ImportError:  # pragma: no cover - plain Python has no inline backend
+        set_matplotlib_formats(_current_format)
+    except (ImportError, AttributeError):  # pragma: no cover - no IPython shell to configure
         pass
 
 
