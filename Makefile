@@ -33,6 +33,7 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory check-outputs
 	$(MAKE) --no-print-directory portability
 	$(MAKE) --no-print-directory faults
+	$(MAKE) --no-print-directory browser
 
 lint: $(STAMP) lint-workflows
 	$(VENV)/bin/ruff check .
@@ -58,6 +59,12 @@ faults: $(STAMP)
 ## portability: run pages as Colab (generated notebook + install cell) and Binder would
 portability: $(STAMP)
 	$(PY) -m pytest tests/portability
+
+## browser: the built site in Chromium: every page's errors, links, images, accessibility
+## (light and dark theme), weight, search and buttons; BOOK_HTML=<dir> tests another build
+.PHONY: browser
+browser: $(STAMP)
+	$(PY) -m pytest tests/browser
 
 check-outputs: $(STAMP)
 	@mkdir -p _build
