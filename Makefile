@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
 
-.PHONY: book test unit lint lint-workflows portability faults canary determinism check-outputs golden page page-golden serve clean gpu venv
+.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv
 
 # The environment is (re)installed only when requirements.txt or pyproject.toml changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -105,10 +105,16 @@ canary:
 	$(CANARY)/bin/python -m pip install --quiet --upgrade jax jaxlib flax optax dm-haiku
 	JAXBOOK_BUILD=_build/canary $(CANARY)/bin/python -m booktools.canary
 
-## determinism: two clean builds in a row must both match the recorded outputs
+## determinism: two builds from an empty cache must both match the recorded outputs
 determinism: $(STAMP)
+	rm -rf _build/.jupyter_cache
 	$(MAKE) --no-print-directory book check-outputs
+	rm -rf _build/.jupyter_cache
 	$(MAKE) --no-print-directory book check-outputs
+
+## bench-build: clean, no-change, one-page and one-module rebuild times (edits are undone)
+bench-build: $(STAMP)
+	$(PY) -m booktools.bench_build
 
 clean:
 	rm -rf _build

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from booktools import BUILD, ROOT
+from booktools import BUILD, ROOT, cache
+from booktools.notebooks import notebook_pages, toc_files
 
 STAGING = BUILD / ".staging"
 PUBLISHED = ("html", "jupyter_execute")
@@ -78,40 +79,40 @@ def publish(staging: Path) -> None:
         shutil.rmtree(outgoing, ignore_errors=True)
 
 
-def single_page_config(page: str, staging: Path) -> Path:
-    """A copy of _config.yml that executes only ``page`` (the others render without outputs)."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    others = sorted(
-        str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.md") if p != ROOT / page
-    )
-    config.setdefault("execute", {})["exclude_patterns"] = others
+def load_config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def write_config(config: dict, staging: Path) -> Path:
     staging.mkdir(parents=True, exist_ok=True)
     path = staging / "_config.yml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
 
-def toc_files(node: object) -> list[str | None]:
-    """Every ``file:`` of a Jupyter Book table of contents, at any depth (parts, chapters,
-    sections); ``None`` for an entry that is neither a file, a glob nor a URL."""
-    files: list[str | None] = []
-    if isinstance(node, dict):
-        if "file" in node:
-            files.append(node["file"])
-        for key in ("parts", "chapters", "sections"):
-            for child in node.get(key, []) or []:
-                if isinstance(child, dict) and not {
-                    "file",
-                    "glob",
-                    "url",
-                    "parts",
-                    "chapters",
-                    "sections",
-                    "caption",
-                } & set(child):
-                    files.append(None)
-                files += toc_files(child)
-    return files
+def single_page_config(page: Path, staging: Path) -> Path:
+    """A copy of _config.yml for writing one page: it takes every page's outputs from the cache,
+    and renders the pages that have no valid cached notebook without outputs (and without the
+    glued values they would provide), instead of executing them."""
+    config = load_config()
+    others = [p for p in notebook_pages() if p != page]
+    missing = sorted(str(p.relative_to(ROOT)) for p in set(others) - cache.cached_pages(others))
+    execute = config.setdefault("execute", {})
+    execute.update(execute_notebooks="cache", cache=str(cache.CACHE), exclude_patterns=missing)
+    if missing:
+        sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+        sphinx_config["suppress_warnings"] = [
+            *sphinx_config.get("suppress_warnings", []),
+            "mystnb.glue",
+        ]
+    return write_config(config, staging)
+
+
+def cached_build_config(staging: Path) -> Path:
+    """A copy of _config.yml that takes every page's outputs from the prepared cache."""
+    config = load_config()
+    config.setdefault("execute", {}).update(execute_notebooks="cache", cache=str(cache.CACHE))
+    return write_config(config, staging)
 
 
 def configuration_problems(root: Path = ROOT) -> list[str]:
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "page; publishes nothing",
     )
     args = parser.parse_args(argv)
+    os.environ.setdefault("PYTHONHASHSEED", "0")  # for the kernels too
     problems = configuration_problems()
     if problems:
         for problem in problems:
@@ -151,17 +153,38 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     BUILD.mkdir(parents=True, exist_ok=True)
     staging = BUILD / f"page-{Path(args.page).stem}" if args.page else STAGING
-    config = single_page_config(args.page, staging) if args.page else None
-    # Every page is executed on every build, so nothing of an earlier build is reused: a fresh
-    # staging folder cannot carry a deleted page's notebook or an old error report forward.
+    # The staging folder starts empty: it cannot carry a deleted page's notebook or an old
+    # error report forward. Executed notebooks are reused only through the cache (cache.py).
     shutil.rmtree(staging / "_build", ignore_errors=True)
-    env = dict(os.environ, PYTHONHASHSEED="0")
     start = time.perf_counter()
+    page = (ROOT / args.page).resolve() if args.page else None
+    timeout = int(load_config().get("execute", {}).get("timeout", 120))
+    prepared = cache.prepare([page] if page else notebook_pages(), timeout=timeout)
+    if prepared.failed:
+        for name, error in prepared.failed:
+            print(f"\n===== {name} failed to execute: =====\n{error}", file=sys.stderr)
+        print(
+            f"\nBUILD FAILED: {', '.join(p for p, _ in prepared.failed)} failed to execute "
+            "(the cell and the error are above). Nothing was published.",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"cache: {len(prepared.executed)} page(s) executed, "
+        f"{len(prepared.reused)} taken from the cache",
+        flush=True,
+    )
+    config = single_page_config(page, staging) if page else cached_build_config(staging)
+    env = dict(os.environ, PYTHONHASHSEED="0")
     result = subprocess.run(jupyter_book_command(staging, config), cwd=ROOT, env=env)
     elapsed = time.perf_counter() - start
     if result.returncode != 0 or failure_reports(staging):
         print_failure(staging, result.returncode)
         return 1
+    executed = [page] if page else notebook_pages()
+    cache.export_executed(executed, staging / "_build" / "jupyter_execute")
+    if not page:  # the download button offers the executed notebook too
+        cache.export_executed(executed, staging / "_build" / "html" / "_sources")
     if args.page:
         print(f"\n{args.page} built in {elapsed:.0f} s: {staging / '_build' / 'html'}")
         return 0

@@ -86,16 +86,35 @@ def generate(out: Path, package: str) -> list[Path]:
     return written
 
 
-def notebook_pages(toc: Path = ROOT / "_toc.yml") -> list[Path]:
-    data = yaml.safe_load(toc.read_text(encoding="utf-8"))
-    names = [data["root"]] + [
-        chapter["file"] for part in data.get("parts", []) for chapter in part.get("chapters", [])
-    ]
-    return [
-        ROOT / f"{n}.md"
-        for n in names
-        if (ROOT / f"{n}.md").exists() and has_kernel(ROOT / f"{n}.md")
-    ]
+def toc_files(node: object) -> list[str | None]:
+    """Every ``file:`` of a Jupyter Book table of contents, at any depth (parts, chapters,
+    sections); ``None`` for an entry that is neither a file, a glob nor a URL."""
+    files: list[str | None] = []
+    if isinstance(node, dict):
+        if "file" in node:
+            files.append(node["file"])
+        for key in ("parts", "chapters", "sections"):
+            for child in node.get(key, []) or []:
+                if isinstance(child, dict) and not {
+                    "file",
+                    "glob",
+                    "url",
+                    "parts",
+                    "chapters",
+                    "sections",
+                    "caption",
+                } & set(child):
+                    files.append(None)
+                files += toc_files(child)
+    return files
+
+
+def notebook_pages(toc: Path | None = None) -> list[Path]:
+    """The pages of the table of contents that are notebooks (they have a kernelspec)."""
+    data = yaml.safe_load((toc or ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    names = [data["root"], *toc_files(data)]
+    paths = [ROOT / f"{name}.md" for name in names if name]
+    return [path for path in paths if path.exists() and has_kernel(path)]
 
 
 def current_commit() -> str:

@@ -1,7 +1,7 @@
 """A minimal scratch book, built and checked by the real tools, for injecting one fault each.
 
 The scratch book has the real `_config.yml` and `pyproject.toml`, a two-page `_toc.yml`, and a
-module `faultdemo` of its own (on the kernel's PYTHONPATH) standing in for `src/jaxbook`.
+module `jaxbook.faultdemo` of its own (on the kernel's PYTHONPATH) standing in for `src/jaxbook`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ PAGE = (
 Some prose, and a reference to {doc}`index`.
 
 ```{code-cell} ipython3
-from faultdemo import answer
+from jaxbook.faultdemo import answer
 
 print("the answer is", answer())
 ```
@@ -87,12 +87,19 @@ def make_scratch(root: Path) -> ScratchBook:
     book = ScratchBook(root)
     shutil.copy(ROOT / "_config.yml", root / "_config.yml")
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    shutil.copy(ROOT / "requirements.txt", root / "requirements.txt")
     if (ROOT / "book" / "_static").is_dir():
         shutil.copytree(ROOT / "book" / "_static", root / "book" / "_static")
     book.write("_toc.yml", TOC)
     book.write("book/index.md", "# Scratch book\n\nA book for fault injection.\n")
     book.write("book/page.md", PAGE)
-    book.write("src/faultdemo/__init__.py", "def answer():\n    return 42.0\n")
+    # The book's package, plus a module standing in for the chapter code a fault changes.
+    shutil.copytree(
+        ROOT / "src" / "jaxbook",
+        root / "src" / "jaxbook",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    book.write("src/jaxbook/faultdemo.py", "def answer():\n    return 42.0\n")
     return book
 
 
@@ -111,3 +118,35 @@ def book(good_book, tmp_path) -> ScratchBook:
     """A fresh copy of the good, built and recorded scratch book."""
     shutil.copytree(good_book.root, tmp_path / "book", symlinks=True)
     return ScratchBook(tmp_path / "book")
+
+
+@pytest.fixture
+def modular_book(tmp_path) -> ScratchBook:
+    """A scratch book whose pages import jaxbook modules: `a` imports alpha, `b` imports beta
+    (which imports gamma), `c` imports none. Its jaxbook is a copy of the real one plus those."""
+    (tmp_path / "modular").mkdir()
+    book = make_scratch(tmp_path / "modular")
+    shutil.copytree(
+        ROOT / "src" / "jaxbook",
+        book.root / "src" / "jaxbook",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    book.write("src/jaxbook/alpha.py", "VALUE = 1.0\n")
+    book.write("src/jaxbook/gamma.py", "VALUE = 3.0\n")
+    book.write(
+        "src/jaxbook/beta.py", "from jaxbook.gamma import VALUE as GAMMA\n\nVALUE = 2 * GAMMA\n"
+    )
+    toc = "format: jb-book\nroot: book/index\nchapters:\n"
+    for name, code in [
+        ("a", "from jaxbook import alpha\nprint(alpha.VALUE)"),
+        ("b", "from jaxbook.beta import VALUE\nprint(VALUE)"),
+        ("c", "print(sum(range(10)))"),
+    ]:
+        book.write(
+            f"book/{name}.md",
+            f"{JUPYTEXT}\n# Page {name}\n\nProse.\n\n```{{code-cell}} ipython3\n{code}\n```\n",
+        )
+        toc += f"  - file: book/{name}\n"
+    (book.root / "book" / "page.md").unlink()
+    book.write("_toc.yml", toc)
+    return book

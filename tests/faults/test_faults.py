@@ -36,19 +36,19 @@ def test_a_cell_past_the_timeout_fails_the_build(book):
 
 
 def test_a_src_change_that_alters_a_printed_number_fails_the_checker(book):
-    book.write("src/faultdemo/__init__.py", "def answer():\n    return 43.0\n")
+    book.write("src/jaxbook/faultdemo.py", "def answer():\n    return 43.0\n")
     assert book.build().returncode == 0
     assert_fails(book.check(), "book/page.md, cell 1", ">>>42.0<<<", ">>>43.0<<<")
 
 
 def test_a_number_within_tolerance_passes(book):
-    book.write("src/faultdemo/__init__.py", "def answer():\n    return 42.000001\n")
+    book.write("src/jaxbook/faultdemo.py", "def answer():\n    return 42.000001\n")
     assert book.build().returncode == 0
     assert book.check().returncode == 0, output(book.check())
 
 
 def test_a_src_change_that_breaks_an_import_fails_the_build(book):
-    book.write("src/faultdemo/__init__.py", "def renamed():\n    return 42.0\n")
+    book.write("src/jaxbook/faultdemo.py", "def renamed():\n    return 42.0\n")
     assert_fails(book.build(), "book/page", "ImportError", "answer")
 
 
@@ -62,14 +62,14 @@ def test_a_cell_without_expectation_and_an_expectation_without_cell(book):
 
 def test_a_raises_exception_cell_that_raises_another_type(book):
     book.write(
-        "src/faultdemo/__init__.py",
+        "src/jaxbook/faultdemo.py",
         "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    return a / b\n",
     )
-    book.edit("book/page.md", "1 / 0", "from faultdemo import divide\ndivide(1, 0)")
+    book.edit("book/page.md", "1 / 0", "from jaxbook.faultdemo import divide\ndivide(1, 0)")
     assert book.build().returncode == 0
     assert book.record().returncode == 0
     book.write(
-        "src/faultdemo/__init__.py",
+        "src/jaxbook/faultdemo.py",
         "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    raise KeyError(b)\n",
     )
     assert book.build().returncode == 0
@@ -78,14 +78,14 @@ def test_a_raises_exception_cell_that_raises_another_type(book):
 
 def test_a_raises_exception_cell_that_no_longer_raises(book):
     book.write(
-        "src/faultdemo/__init__.py",
+        "src/jaxbook/faultdemo.py",
         "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    return a / b\n",
     )
-    book.edit("book/page.md", "1 / 0", "from faultdemo import divide\ndivide(1, 0)")
+    book.edit("book/page.md", "1 / 0", "from jaxbook.faultdemo import divide\ndivide(1, 0)")
     assert book.build().returncode == 0
     assert book.record().returncode == 0
     book.write(
-        "src/faultdemo/__init__.py",
+        "src/jaxbook/faultdemo.py",
         "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    return float('inf')\n",
     )
     assert book.build().returncode == 0
@@ -154,8 +154,8 @@ def test_an_import_missing_from_requirements_is_named(book):
     shutil.copy(ROOT / "requirements.txt", book.root / "requirements.txt")
     book.edit(
         "book/page.md",
-        "from faultdemo import answer",
-        "import tabulate\nfrom faultdemo import answer",
+        "from jaxbook.faultdemo import answer",
+        "import tabulate\nfrom jaxbook.faultdemo import answer",
     )
     result = book.run("-m", "booktools.imports")
     assert_fails(result, "book/page.md", "tabulate", "requirements.txt")

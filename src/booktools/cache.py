@@ -1,0 +1,273 @@
+"""Re-execute exactly the pages a change affects, in parallel, before Sphinx runs.
+
+Jupyter Book's execution cache (jupyter-cache) keys a page on its code cells and kernelspec
+only: an edit to a ``jaxbook`` module that the page imports would leave its cached outputs
+standing. This module keeps that cache and adds one thing to its key, a *fingerprint* of what
+else the page's outputs depend on:
+
+* the source of every ``jaxbook`` module the page imports, directly or through other
+  ``jaxbook`` modules (found by parsing imports);
+* the environment: ``requirements.txt``, the Python version and the installed versions of the
+  libraries the book teaches.
+
+The fingerprint of each cached notebook is kept beside the cache
+(``jaxbook-fingerprints.json``). Before the build, :func:`prepare` removes every cached notebook
+whose page changed its fingerprint, executes the pages that have no valid cached notebook —
+in parallel, one kernel per process — and caches them. Sphinx then runs with
+``execute_notebooks: cache`` and finds every page in the cache. Editing prose changes nothing
+that is hashed, so the page is only re-rendered.
+
+A cache that cannot be read (a build killed midway, a deleted or foreign folder) is deleted and
+rebuilt; a cached notebook without a recorded fingerprint counts as stale.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from booktools import BUILD, ROOT
+
+CACHE = BUILD / ".jupyter_cache"
+FINGERPRINTS = "jaxbook-fingerprints.json"
+PACKAGE = "jaxbook"
+
+
+# --------------------------------------------------------------------------- fingerprints
+
+
+def imported_jaxbook_modules(source: str, package_dir: Path) -> set[str]:
+    """Dotted names of the ``jaxbook`` modules ``source`` imports (``jaxbook`` itself included)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            # `from jaxbook import timing` imports the submodule jaxbook.timing
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            if name == PACKAGE or name.startswith(PACKAGE + "."):
+                parts = name.split(".")
+                for depth in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b too
+                    prefix = ".".join(parts[:depth])
+                    if module_file(prefix, package_dir):
+                        modules.add(prefix)
+    return modules
+
+
+def module_file(name: str, package_dir: Path) -> Path | None:
+    relative = Path(*name.split(".")[1:])
+    for candidate in (package_dir / relative / "__init__.py", package_dir / f"{relative}.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def dependency_files(source: str, package_dir: Path) -> list[Path]:
+    """Files of every ``jaxbook`` module ``source`` imports, directly or transitively."""
+    seen: set[str] = set()
+    todo = list(imported_jaxbook_modules(source, package_dir))
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = module_file(name, package_dir)
+        if path:
+            todo += imported_jaxbook_modules(path.read_text(encoding="utf-8"), package_dir)
+    return sorted(p for p in (module_file(n, package_dir) for n in seen) if p)
+
+
+def environment_fingerprint(root: Path = ROOT) -> str:
+    from jaxbook.provenance import library_versions
+
+    digest = hashlib.sha256()
+    digest.update((root / "requirements.txt").read_bytes())
+    digest.update(sys.version.encode())
+    digest.update(json.dumps(library_versions(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def code_of(page: Path) -> str:
+    notebook = jupytext.read(page)
+    return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def page_fingerprint(page: Path, environment: str, root: Path = ROOT) -> str:
+    digest = hashlib.sha256(environment.encode())
+    package_dir = root / "src" / PACKAGE
+    for path in dependency_files(code_of(page), package_dir):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def open_cache(path: Path = CACHE):
+    """The jupyter-cache at ``path``; deleted and recreated if it cannot be read."""
+    from jupyter_cache import get_cache
+
+    try:
+        cache = get_cache(str(path))
+        cache.list_cache_records()
+        return cache
+    except Exception as error:  # noqa: BLE001 - any unreadable cache is rebuilt, never trusted
+        print(f"cache: {path} cannot be read ({error!r}); starting a new one", flush=True)
+        shutil.rmtree(path, ignore_errors=True)
+        return get_cache(str(path))
+
+
+def read_fingerprints(path: Path = CACHE) -> dict[str, str]:
+    try:
+        data = json.loads((path / FINGERPRINTS).read_text(encoding="utf-8"))
+        return {str(k): str(v) for k, v in data.items()}
+    except (OSError, ValueError, AttributeError):
+        return {}  # every cached notebook then counts as stale
+
+
+def write_fingerprints(fingerprints: dict[str, str], path: Path = CACHE) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    temporary = path / f"{FINGERPRINTS}.tmp"
+    temporary.write_text(json.dumps(fingerprints, indent=1, sort_keys=True), encoding="utf-8")
+    temporary.replace(path / FINGERPRINTS)  # atomic: a killed build leaves the old file
+
+
+def execute_page(page: str, timeout: int) -> tuple[str, str | None, float, str | None]:
+    """Execute one page in a fresh kernel, in the page's folder as myst-nb does.
+
+    Returns (page, executed notebook as JSON or None, seconds, error report or None)."""
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    notebook = jupytext.read(page)
+    result = single_nb_execution(
+        notebook, cwd=str(Path(page).parent), timeout=timeout, allow_errors=False
+    )
+    if result.err is not None:
+        return page, None, result.time, result.exc_string or repr(result.err)
+    return page, nbformat.writes(notebook), result.time, None
+
+
+def cached_pages(pages: list[Path]) -> set[Path]:
+    """The pages whose cached notebook is valid (same code, same fingerprint); executes nothing."""
+    cache = open_cache()
+    fingerprints = read_fingerprints()
+    environment = environment_fingerprint()
+    valid = set()
+    for page in pages:
+        try:
+            record = cache.match_cache_notebook(jupytext.read(page))
+        except KeyError:
+            continue
+        if fingerprints.get(record.hashkey) == page_fingerprint(page, environment):
+            valid.add(page)
+    return valid
+
+
+@dataclasses.dataclass
+class Preparation:
+    reused: list[str] = dataclasses.field(default_factory=list)
+    executed: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+    failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+
+def prepare(pages: list[Path], timeout: int, jobs: int | None = None) -> Preparation:
+    """Make the cache hold a valid executed notebook for every page; see the module docstring."""
+    jobs = jobs or int(os.environ.get("JAXBOOK_JOBS", 0)) or os.cpu_count() or 1
+    cache = open_cache()
+    fingerprints = read_fingerprints()
+    environment = environment_fingerprint()
+    report = Preparation()
+    stale: dict[Path, str] = {}
+    for page in pages:
+        fingerprint = page_fingerprint(page, environment)
+        notebook = jupytext.read(page)
+        try:
+            record = cache.match_cache_notebook(notebook)
+        except KeyError:
+            record = None
+        if record is not None and fingerprints.get(record.hashkey) == fingerprint:
+            report.reused.append(str(page.relative_to(ROOT)))
+            continue
+        if record is not None:
+            cache.remove_cache(record.pk)
+            fingerprints.pop(record.hashkey, None)
+        stale[page] = fingerprint
+    write_fingerprints(fingerprints)
+    if not stale:
+        return report
+
+    from jupyter_cache.base import CacheBundleIn
+
+    print(
+        f"cache: executing {len(stale)} page(s) with {min(jobs, len(stale))} worker(s)", flush=True
+    )
+    with ProcessPoolExecutor(max_workers=min(jobs, len(stale))) as pool:
+        futures = [pool.submit(execute_page, str(page), timeout) for page in stale]
+        for future in futures:
+            page_name, executed, seconds, error = future.result()
+            page = Path(page_name)
+            shown = str(page.relative_to(ROOT))
+            if error is not None:
+                report.failed.append((shown, error))
+                print(f"cache: {shown} FAILED after {seconds:.1f} s", flush=True)
+                continue
+            record = cache.cache_notebook_bundle(
+                CacheBundleIn(
+                    nbformat.reads(executed, as_version=4),
+                    str(page),
+                    data={"execution_seconds": seconds},
+                ),
+                check_validity=False,
+                overwrite=True,
+            )
+            fingerprints[record.hashkey] = stale[page]
+            write_fingerprints(fingerprints)
+            report.executed.append((shown, seconds))
+            print(f"cache: executed {shown} in {seconds:.1f} s", flush=True)
+    return report
+
+
+def export_executed(pages: list[Path], target: Path) -> list[Path]:
+    """Write each page's executed notebook from the cache into ``target`` (mirroring ``book/``).
+
+    In cache mode myst-nb renders the cached outputs but saves the notebook without them, so
+    the output checker and the "Download .ipynb" button read these instead. Streams are merged
+    and hidden glue outputs dropped exactly as myst-nb does when it renders the page.
+    """
+    from myst_nb.core.utils import coalesce_streams
+    from myst_nb.ext.glue import extract_glue_data_cell
+
+    cache = open_cache()
+    written = []
+    for page in pages:
+        try:
+            _, notebook = cache.merge_match_into_notebook(jupytext.read(page))
+        except KeyError:
+            continue
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                extract_glue_data_cell(cell)
+                cell.outputs = coalesce_streams(cell.outputs)
+        path = target / page.relative_to(ROOT).with_suffix(".ipynb")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, path)
+        written.append(path)
+    return written
