@@ -13,7 +13,8 @@ else the page's outputs depend on:
 The fingerprint of each cached notebook is kept beside the cache
 (``jaxbook-fingerprints.json``). Before the build, :func:`prepare` removes every cached notebook
 whose page changed its fingerprint, executes the pages that have no valid cached notebook —
-in parallel, one kernel per process — and caches them. Sphinx then runs with
+in parallel, one kernel per process, except that pages which time code run alone — and caches
+them. Sphinx then runs with
 ``execute_notebooks: cache`` and finds every page in the cache. Editing prose changes nothing
 that is hashed, so the page is only re-rendered.
 
@@ -214,13 +215,25 @@ def prepare(pages: list[Path], timeout: int, jobs: int | None = None) -> Prepara
     if not stale:
         return report
 
+    # Pages that time code (they import the timing harness) run one at a time, after the
+    # others: a timing taken while another kernel computes would measure the contention.
+    harness = ROOT / "src" / PACKAGE / "timing.py"
+    timed = [p for p in stale if harness in dependency_files(code_of(p), harness.parent)]
+    untimed = [p for p in stale if p not in timed]
+    for group, workers in ((untimed, jobs), (timed, 1)):
+        if group:
+            _execute_and_cache(
+                group, stale, min(workers, len(group)), timeout, report, cache, fingerprints
+            )
+    return report
+
+
+def _execute_and_cache(pages, stale, workers, timeout, report, cache, fingerprints) -> None:
     from jupyter_cache.base import CacheBundleIn
 
-    print(
-        f"cache: executing {len(stale)} page(s) with {min(jobs, len(stale))} worker(s)", flush=True
-    )
-    with ProcessPoolExecutor(max_workers=min(jobs, len(stale))) as pool:
-        futures = [pool.submit(execute_page, str(page), timeout) for page in stale]
+    print(f"cache: executing {len(pages)} page(s) with {workers} worker(s)", flush=True)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(execute_page, str(page), timeout) for page in pages]
         for future in futures:
             page_name, executed, seconds, error = future.result()
             page = Path(page_name)
@@ -242,7 +255,6 @@ def prepare(pages: list[Path], timeout: int, jobs: int | None = None) -> Prepara
             write_fingerprints(fingerprints)
             report.executed.append((shown, seconds))
             print(f"cache: executed {shown} in {seconds:.1f} s", flush=True)
-    return report
 
 
 def export_executed(pages: list[Path], target: Path) -> list[Path]:
