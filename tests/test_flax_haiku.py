@@ -195,10 +195,11 @@ def test_idiomatic_nnx_step_matches_the_shared_loop(data):
     result = fh.make_train(lib, optax.adam(1e-2))(jax.random.key(0), plan, data)
     model = nnx.merge(fh.nnx_graphdef(), *result.initial)
     optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
-    losses = [
-        fh.nnx_train_step(model, optimizer, data.x_train[idx], data.y_train[idx], key)
-        for idx, key in zip(plan.indices, plan.dropout_keys, strict=True)
-    ]
+    losses = []
+    for step in range(5):
+        idx = plan.indices[step]
+        x, y = data.x_train[idx], data.y_train[idx]
+        losses.append(fh.nnx_train_step(model, optimizer, x, y, plan.dropout_keys[step]))
     np.testing.assert_allclose(jnp.stack(losses), result.losses, rtol=1e-6, atol=1e-7)
     assert int(optimizer.step[...]) == 5
 
