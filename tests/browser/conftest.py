@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
-from sitecheck import CHROMIUM, ROOT, PageReport, serve, toc_pages, visit
+from sitecheck import CHROMIUM, ROOT, PageReport, serve, visit
 
 SITE = Path(os.environ.get("BOOK_HTML") or ROOT / "_build" / "html").resolve()
-PAGES = toc_pages()
 REPORTS = pytest.StashKey[dict[str, PageReport]]()
 
 
@@ -30,10 +29,11 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(scope="session")
 def site_dir() -> Path:
     if not (SITE / "index.html").is_file():
-        pytest.fail(
+        # One clear message and a failed run, not one error per test.
+        pytest.exit(
             f"No built site at {SITE}: run `make book` first "
             "(or point BOOK_HTML at a built site's html folder).",
-            pytrace=False,
+            returncode=1,
         )
     return SITE
 

@@ -72,6 +72,9 @@ def is_executable(docname: str, root: Path = ROOT) -> bool:
     return "kernelspec" in front_matter
 
 
+PAGES = toc_pages()
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         pass

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PAGES
-from sitecheck import fail_on
+from sitecheck import PAGES, fail_on
 
 pytestmark = pytest.mark.browser
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PAGES
 from expectations import DOWNLOAD_URLS, LAUNCH_URLS, PAGE_WEIGHT_BUDGET
 from sitecheck import (
+    PAGES,
     fail_on,
     is_executable,
     problems_axe,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PAGES
-from sitecheck import is_executable
+from sitecheck import PAGES, is_executable
 
 pytestmark = pytest.mark.browser
 
