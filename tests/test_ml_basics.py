@@ -153,15 +153,32 @@ def test_training_lowers_the_loss_on_a_tiny_batch(tiny):
     params = mb.init_mlp(jax.random.key(0), [64, 16, 10])
     before = float(mb.cross_entropy(params, *tiny[:2]))
     trained, history = mb.train(
-        params, tiny, jax.random.key(1), optimizer=mb.sgd(0.5), steps=60, batch_size=10
+        params, tiny, jax.random.key(1), optimizer=mb.sgd(0.5), steps=100, batch_size=10
     )
-    assert history.train_loss.shape == history.val_loss.shape == (60,)
-    assert history.val_accuracy.shape == (60,)
+    assert history.train_loss.shape == history.val_loss.shape == (100,)
+    assert history.val_accuracy.shape == (100,)
     assert float(history.train_loss[-1]) < 0.3 * before
     assert float(history.train_loss[-1]) == pytest.approx(
         float(mb.cross_entropy(trained, *tiny[:2])), rel=1e-5
     )
     assert float(mb.accuracy(trained, *tiny[:2])) >= 0.9
+    assert float(history.val_loss[-1]) == pytest.approx(
+        float(mb.cross_entropy(trained, *tiny[2:])), rel=1e-5
+    )
+    assert float(history.val_accuracy[-1]) == float(mb.accuracy(trained, *tiny[2:]))
+    np.testing.assert_array_equal(history.step, np.arange(1, 101))
+
+
+def test_evaluating_less_often_changes_only_the_record(tiny):
+    params = mb.init_mlp(jax.random.key(0), [64, 16, 10])
+    kwargs = dict(optimizer=mb.sgd(0.5), steps=30, batch_size=10)
+    every, history = mb.train(params, tiny, jax.random.key(1), **kwargs)
+    sparse, sparse_history = mb.train(params, tiny, jax.random.key(1), eval_every=10, **kwargs)
+    np.testing.assert_array_equal(sparse_history.step, [10, 20, 30])
+    np.testing.assert_allclose(sparse_history.train_loss, history.train_loss[9::10], rtol=1e-6)
+    np.testing.assert_allclose(sparse[0]["w"], every[0]["w"], rtol=1e-6)
+    with pytest.raises(ValueError, match="multiple"):
+        mb.train(params, tiny, jax.random.key(1), eval_every=7, **kwargs)
     assert bool(jnp.all((history.val_accuracy >= 0) & (history.val_accuracy <= 1)))
 
 
@@ -216,13 +233,19 @@ def test_plot_digit_grid(digits):
 
 
 def test_plot_histories_draws_two_panels():
-    h = mb.History(jnp.linspace(2, 1, 5), jnp.linspace(2, 1.5, 5), jnp.linspace(0.1, 0.9, 5))
+    h = mb.History(
+        jnp.arange(10, 60, 10),
+        jnp.linspace(2, 1, 5),
+        jnp.linspace(2, 1.5, 5),
+        jnp.linspace(0.1, 0.9, 5),
+    )
     fig = mb.plot_histories({"a": h, "b": h})
     loss_ax, acc_ax = fig.axes
     assert len(loss_ax.lines) == 4 and len(acc_ax.lines) == 2
     assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["a", "b"]
     assert loss_ax.get_yscale() == "log"
     np.testing.assert_allclose(acc_ax.lines[0].get_ydata(), 100 * np.linspace(0.1, 0.9, 5))
+    np.testing.assert_array_equal(loss_ax.lines[0].get_xdata(), [10, 20, 30, 40, 50])
 
 
 # --------------------------------------------------------------------------- approximation

@@ -159,14 +159,15 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
 
 class History(NamedTuple):
-    """Metrics after each step, as arrays of length ``steps``."""
+    """Metrics recorded during training, one entry per evaluation."""
 
+    step: jax.Array  # the number of training steps taken when the metrics were computed
     train_loss: jax.Array  # on the whole training set
     val_loss: jax.Array
     val_accuracy: jax.Array
 
 
-@partial(jax.jit, static_argnames=("optimizer", "steps", "batch_size"))
+@partial(jax.jit, static_argnames=("optimizer", "steps", "batch_size", "eval_every"))
 def train(
     params: Params,
     data: DigitsSplit | tuple,
@@ -175,35 +176,46 @@ def train(
     optimizer: Optimizer,
     steps: int,
     batch_size: int,
+    eval_every: int = 1,
 ) -> tuple[Params, History]:
     """Train ``params`` for ``steps`` minibatch steps of ``optimizer`` on the cross-entropy.
 
     ``data`` holds ``(x_train, y_train, x_val, y_val, ...)`` (a :class:`DigitsSplit` or any
-    tuple that starts so). Each step draws ``batch_size`` training examples at random (with
-    replacement: cheaper than a shuffle, and as good for training) with a key split from
-    ``key``, so the same key gives the same run. The whole loop is one ``lax.scan``, compiled
-    once; the metrics are recorded after every step.
+    tuple that starts so). Each step trains on ``batch_size`` training examples drawn at random
+    (with replacement: cheaper than a shuffle, and as good for training); all the draws are
+    made up front from ``key`` (one random call instead of one per step, which compiles
+    faster), so the same key gives the same run. The whole loop is one ``lax.scan`` (of
+    ``eval_every`` steps, then the metrics), compiled once. The metrics look at every example,
+    so evaluating them less often than every step saves most of the work.
     """
+    if steps % eval_every:
+        raise ValueError(f"steps ({steps}) must be a multiple of eval_every ({eval_every})")
     x_train, y_train, x_val, y_val = data[:4]
     n = x_train.shape[0]
 
-    def step(carry, step_key):
+    def step(carry, batch):
         params, opt_state = carry
-        batch = jax.random.randint(step_key, (batch_size,), 0, n)
         grads = jax.grad(cross_entropy)(params, x_train[batch], y_train[batch])
         updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = apply_updates(params, updates)
-        metrics = History(
-            cross_entropy(params, x_train, y_train),
-            cross_entropy(params, x_val, y_val),
-            accuracy(params, x_val, y_val),
-        )
-        return (params, opt_state), metrics
+        return (apply_updates(params, updates), opt_state), None
 
-    (params, _), history = jax.lax.scan(
-        step, (params, optimizer.init(params)), jax.random.split(key, steps)
+    def steps_then_evaluate(carry, batches):
+        carry, _ = jax.lax.scan(step, carry, batches)
+        params = carry[0]
+        val_logits = mlp_forward(params, x_val)
+        val_loss = -jnp.mean(
+            jnp.take_along_axis(jax.nn.log_softmax(val_logits), y_val[:, None], axis=1)
+        )
+        val_accuracy = jnp.mean(jnp.argmax(val_logits, axis=-1) == y_val)
+        return carry, (cross_entropy(params, x_train, y_train), val_loss, val_accuracy)
+
+    batches = jax.random.randint(key, (steps, batch_size), 0, n)
+    batches = batches.reshape(steps // eval_every, eval_every, batch_size)
+    (params, _), (train_loss, val_loss, val_accuracy) = jax.lax.scan(
+        steps_then_evaluate, (params, optimizer.init(params)), batches
     )
-    return params, history
+    step_numbers = jnp.arange(eval_every, steps + 1, eval_every)
+    return params, History(step_numbers, train_loss, val_loss, val_accuracy)
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, k: int = NUM_CLASSES):
@@ -260,7 +272,7 @@ def plot_histories(histories: dict[str, History]):
 
     fig, (loss_ax, acc_ax) = new_figure(2, figsize=(9, 3.8))
     for i, (name, h) in enumerate(histories.items()):
-        steps = np.arange(1, len(h.train_loss) + 1)
+        steps = np.asarray(h.step)
         colour = f"C{i}"
         loss_ax.plot(steps, h.train_loss, color=colour)
         loss_ax.plot(steps, h.val_loss, color=colour, linestyle="--")
