@@ -12,3 +12,8 @@ def test_imported_modules_finds_absolute_imports_only():
 
 def test_magics_do_not_crash_the_scan():
     assert imports.imported_modules("%timeit f(x)\n") == set()
+
+
+def test_cells_with_magics_are_read_as_python():
+    source = imports.as_python("%xmode Plain\nimport scipy\n!ls\n")
+    assert imports.imported_modules(source) == {"scipy"}

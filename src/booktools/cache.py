@@ -106,8 +106,11 @@ def environment_fingerprint(root: Path = ROOT) -> str:
 
 
 def code_of(page: Path) -> str:
+    """The page's code cells as one Python source (magics translated, so it parses)."""
+    from booktools.imports import as_python
+
     notebook = jupytext.read(page)
-    return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    return "\n".join(as_python(c.source) for c in notebook.cells if c.cell_type == "code")
 
 
 def page_fingerprint(page: Path, environment: str, root: Path = ROOT) -> str:

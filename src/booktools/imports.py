@@ -22,6 +22,13 @@ LOCAL_PACKAGES = {"jaxbook", "booktools"}
 KERNEL_MODULES = {"IPython", "ipykernel", "matplotlib_inline"}
 
 
+def as_python(cell_source: str) -> str:
+    """A code cell as plain Python: IPython magics (``%xmode``, ``!pip``) become calls."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(cell_source)
+
+
 def imported_modules(source: str) -> set[str]:
     """Top-level names of the modules that ``source`` imports (absolute imports only)."""
     try:
@@ -41,7 +48,9 @@ def sources(root: Path = ROOT) -> dict[Path, str]:
     found = {}
     for page in sorted((root / "book").glob("*.md")):
         notebook = jupytext.read(page)
-        found[page] = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+        found[page] = "\n".join(
+            as_python(cell.source) for cell in notebook.cells if cell.cell_type == "code"
+        )
     for module in sorted((root / "src" / "jaxbook").rglob("*.py")):
         found[module] = module.read_text(encoding="utf-8")
     return found

@@ -126,11 +126,6 @@ def modular_book(tmp_path) -> ScratchBook:
     (which imports gamma), `c` imports none. Its jaxbook is a copy of the real one plus those."""
     (tmp_path / "modular").mkdir()
     book = make_scratch(tmp_path / "modular")
-    shutil.copytree(
-        ROOT / "src" / "jaxbook",
-        book.root / "src" / "jaxbook",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
     book.write("src/jaxbook/alpha.py", "VALUE = 1.0\n")
     book.write("src/jaxbook/gamma.py", "VALUE = 3.0\n")
     book.write(
@@ -139,7 +134,7 @@ def modular_book(tmp_path) -> ScratchBook:
     toc = "format: jb-book\nroot: book/index\nchapters:\n"
     for name, code in [
         ("a", "from jaxbook import alpha\nprint(alpha.VALUE)"),
-        ("b", "from jaxbook.beta import VALUE\nprint(VALUE)"),
+        ("b", "%xmode Plain\nfrom jaxbook.beta import VALUE\nprint(VALUE)"),
         ("c", "print(sum(range(10)))"),
     ]:
         book.write(

@@ -5,6 +5,7 @@ Slow (each builds a virtual environment): run by `make portability`, part of `ma
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -78,8 +79,20 @@ def test_colab_notebooks_run_through_their_install_cell(tmp_path):
 
 
 def test_binder_configuration_runs_a_page_through_jupytext(tmp_path):
-    # repo2docker installs requirements.txt from the repository root: do the same.
-    python = make_venv(tmp_path / "binder", "-r", "requirements.txt", cwd=ROOT)
+    # repo2docker builds from .binder/ when it exists: install exactly that, then run its
+    # postBuild (which makes JupyterLab open MyST pages as notebooks).
+    python = make_venv(tmp_path / "binder", "-r", ".binder/requirements.txt", cwd=ROOT)
+    home = tmp_path / "home"
+    home.mkdir()
+    post_build = subprocess.run(
+        ["bash", str(ROOT / ".binder" / "postBuild")],
+        env={**os.environ, "HOME": str(home), "PATH": f"{python.parent}:{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+    )
+    assert post_build.returncode == 0, post_build.stderr
+    settings = (home / ".jupyter" / "labconfig" / "default_setting_overrides.json").read_text()
+    assert "Jupytext Notebook" in settings
     script = (
         "import sys, jupytext, nbclient\n"
         "notebook = jupytext.read(sys.argv[1])\n"
