@@ -60,35 +60,25 @@ def test_a_cell_without_expectation_and_an_expectation_without_cell(book):
     )
 
 
-def test_a_raises_exception_cell_that_raises_another_type(book):
-    book.write(
-        "src/jaxbook/faultdemo.py",
-        "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    return a / b\n",
-    )
+def record_a_division_pitfall_then_change_it(book, new_body: str):
+    """Record the pitfall cell `divide(1, 0)` raising ZeroDivisionError, then give `divide`
+    another body in src/ and rebuild: the recorded cell now meets a changed behaviour."""
+    module = "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    {}\n"
+    book.write("src/jaxbook/faultdemo.py", module.format("return a / b"))
     book.edit("book/page.md", "1 / 0", "from jaxbook.faultdemo import divide\ndivide(1, 0)")
     assert book.build().returncode == 0
     assert book.record().returncode == 0
-    book.write(
-        "src/jaxbook/faultdemo.py",
-        "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    raise KeyError(b)\n",
-    )
+    book.write("src/jaxbook/faultdemo.py", module.format(new_body))
     assert book.build().returncode == 0
+
+
+def test_a_raises_exception_cell_that_raises_another_type(book):
+    record_a_division_pitfall_then_change_it(book, "raise KeyError(b)")
     assert_fails(book.check(), "book/page.md, cell 2", "error ZeroDivisionError", "error KeyError")
 
 
 def test_a_raises_exception_cell_that_no_longer_raises(book):
-    book.write(
-        "src/jaxbook/faultdemo.py",
-        "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    return a / b\n",
-    )
-    book.edit("book/page.md", "1 / 0", "from jaxbook.faultdemo import divide\ndivide(1, 0)")
-    assert book.build().returncode == 0
-    assert book.record().returncode == 0
-    book.write(
-        "src/jaxbook/faultdemo.py",
-        "def answer():\n    return 42.0\n\n\ndef divide(a, b):\n    return float('inf')\n",
-    )
-    assert book.build().returncode == 0
+    record_a_division_pitfall_then_change_it(book, "return float('inf')")
     assert_fails(book.check(), "book/page.md, cell 2", "error ZeroDivisionError")
 
 
