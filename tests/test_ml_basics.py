@@ -59,7 +59,13 @@ def test_split_fractions(digits):
     assert (len(small.y_val), len(small.y_test)) == (round(0.1 * 1797), round(0.3 * 1797))
 
 
-@pytest.mark.parametrize("val, test", [(0.0, 0.2), (0.5, 0.5), (0.2, 1.0), (-0.1, 0.2)])
+def test_split_without_validation_set():
+    split = mb.load_digits_split(seed=0, val_fraction=0.0, test_fraction=0.25)
+    assert split.x_val.shape == (0, 64)
+    assert len(split.y_train) + len(split.y_test) == 1797
+
+
+@pytest.mark.parametrize("val, test", [(0.2, 0.0), (0.5, 0.5), (0.2, 1.0), (-0.1, 0.2)])
 def test_split_rejects_bad_fractions(val, test):
     with pytest.raises(ValueError, match="fraction"):
         mb.load_digits_split(val_fraction=val, test_fraction=test)

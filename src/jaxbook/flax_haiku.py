@@ -24,6 +24,8 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jaxbook import ml_basics
+
 FEATURES = 64  # 8 × 8 pixels
 HIDDEN = 64
 CLASSES = 10
@@ -52,16 +54,11 @@ class Digits(NamedTuple):
 
 
 def load_digits_split(seed: int = 0, test_fraction: float = 0.25) -> Digits:
-    """scikit-learn's 1,797 8×8 digits, pixels scaled to [0, 1], split at random from ``seed``."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = np.asarray(digits.data, dtype=np.float32) / 16.0
-    y = np.asarray(digits.target, dtype=np.int32)
-    order = np.random.default_rng(seed).permutation(len(y))
-    n_test = round(test_fraction * len(y))
-    test, train = order[:n_test], order[n_test:]
-    return Digits(*(jnp.asarray(a) for a in (x[train], y[train], x[test], y[test])))
+    """The digits of the ML-basics chapter (:func:`jaxbook.ml_basics.load_digits_split`) as JAX
+    arrays, without a validation set: this chapter compares libraries and tunes nothing."""
+    split = ml_basics.load_digits_split(seed, val_fraction=0.0, test_fraction=test_fraction)
+    arrays = (split.x_train, split.y_train, split.x_test, split.y_test)
+    return Digits(*(jnp.asarray(a) for a in arrays))
 
 
 # --------------------------------------------------------------------------- the three models

@@ -59,10 +59,10 @@ def load_digits_split(
     a network's initial weights need no rescaling. Flatten order is row by row: reshape a row of
     ``x_*`` to :data:`IMAGE_SHAPE` to see the image.
     """
-    if not (0 < val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
+    if not (0 <= val_fraction < 1 and 0 < test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError(
-            "val_fraction and test_fraction must lie in (0, 1) and leave some training data, "
-            f"got {val_fraction} and {test_fraction}"
+            "val_fraction must lie in [0, 1) and test_fraction in (0, 1), leaving some training "
+            f"data, got {val_fraction} and {test_fraction}"
         )
     from sklearn.datasets import load_digits  # imported here: only this function needs it
 
