@@ -286,10 +286,16 @@ _Dumper.add_representer(str, _str_representer)
 def _masked(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A volatile cell's outputs with every number replaced by ``#``: only their form is
     checked, and re-recording does not rewrite the file for every new timing."""
-    return [
-        {k: NUMBER.sub("#", v) if k in ("text", "message") else v for k, v in o.items()}
-        for o in outputs
-    ]
+    return [{k: _mask(v) if k in ("text", "message") else v for k, v in o.items()} for o in outputs]
+
+
+def _mask(text: str) -> str:
+    """Numbers become ``#``, a duration's unit ``#s``, and runs of spaces one space."""
+    text = TIME_UNIT.sub("#s", NUMBER.sub("#", text))
+    return re.sub(r"[ \t]+", " ", text)
+
+
+TIME_UNIT = re.compile(r"#\s*(?:ns|µs|us|ms|s)\b")
 
 
 def page_record(page: Page) -> dict[str, Any]:
@@ -302,7 +308,7 @@ def page_record(page: Page) -> dict[str, Any]:
             for c in page.cells
         ],
         "glue": {
-            name: NUMBER.sub("#", value) if name in volatile_glue(page) else value
+            name: _mask(value) if name in volatile_glue(page) else value
             for name, value in sorted(page.glue.items())
         },
     }
