@@ -111,15 +111,21 @@ def _computation(hlo_text: str, entry: bool) -> list[str]:
     return lines
 
 
-def entry_instructions(hlo_text: str) -> list[str]:
-    """The opcodes of the compiled program's entry computation (what actually runs, one kernel
-    or library call each), without parameters and constants, which cost nothing to run."""
+def _opcodes(hlo_text: str, entry: bool) -> list[str]:
+    """Opcodes of the entry computation (``entry=True``) or of the fused ones, without
+    parameters and constants, which cost nothing to run."""
     opcodes = []
-    for line in _computation(hlo_text, entry=True):
+    for line in _computation(hlo_text, entry=entry):
         match = _INSTRUCTION.match(line)
         if match and match.group(1) not in ("parameter", "constant"):
             opcodes.append(match.group(1))
     return opcodes
+
+
+def entry_instructions(hlo_text: str) -> list[str]:
+    """The opcodes of the compiled program's entry computation: what actually runs, one kernel
+    or library call each."""
+    return _opcodes(hlo_text, entry=True)
 
 
 def count_fusions(hlo_text: str) -> int:
@@ -129,12 +135,7 @@ def count_fusions(hlo_text: str) -> int:
 
 def fused_instructions(hlo_text: str) -> list[str]:
     """The opcodes inside the fused computations: the work the fusions do in one pass."""
-    opcodes = []
-    for line in _computation(hlo_text, entry=False):
-        match = _INSTRUCTION.match(line)
-        if match and match.group(1) not in ("parameter", "constant"):
-            opcodes.append(match.group(1))
-    return opcodes
+    return _opcodes(hlo_text, entry=False)
 
 
 def first_call_stages(fn: Callable[..., Any], *args: Any) -> dict[str, float]:
