@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
 
-.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv
+.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant
 
 # The environment is (re)installed only when requirements.txt or pyproject.toml changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -25,12 +25,18 @@ venv: $(STAMP)
 book: $(STAMP)
 	$(PY) -m booktools.build
 
-## test: lint, unit tests, the strict build, the output checker and the browser tests
+## execute: the lean path: execute every page into _build/jupyter_execute, build no site
+execute: $(STAMP)
+	$(PY) -m booktools.build --execute-only
+
+## test: lint, unit tests, the strict build, the output checker (also under other CPU
+## numerics) and the browser tests
 test: $(STAMP)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory book
 	$(MAKE) --no-print-directory check-outputs
+	$(MAKE) --no-print-directory numerics-variant
 	$(MAKE) --no-print-directory portability
 	$(MAKE) --no-print-directory faults
 	$(MAKE) --no-print-directory browser
@@ -70,6 +76,17 @@ check-outputs: $(STAMP)
 	@mkdir -p _build
 	$(PY) -m booktools.outputs check 2>&1 | tee _build/output-check.txt
 
+## numerics-variant: execute every page under other CPU numerics (VARIANT=SSE4_2: XLA's code for
+## an older instruction set, as another machine computes) and check it against the same records
+VARIANT ?= SSE4_2
+numerics-variant: $(STAMP)
+	$(PY) -m booktools.numerics_matrix --variants $(VARIANT)
+
+## numerics-matrix: the same under every variant (native, SSE4_2, AVX2, one thread); with
+## RECORD_VERIFIED=1 it writes tests/numerics/verified.yml when all pass
+numerics-matrix: $(STAMP)
+	$(PY) -m booktools.numerics_matrix $(if $(RECORD_VERIFIED),--record-verified)
+
 ## golden: re-record every page's outputs from the last build (review the diff, then commit)
 golden: $(STAMP)
 	$(PY) -m booktools.outputs record
@@ -89,12 +106,16 @@ serve:
 	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first." >&2; exit 1; }
 	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
 
-## gpu: on a machine with an NVIDIA GPU, build with CUDA JAX and check with the GPU tolerances
-gpu: $(STAMP)
-	$(PY) -m pip install --quiet "jax[cuda13]==$(JAX_VERSION)"
-	JAX_PLATFORMS=cuda $(PY) -m booktools.gpu_smoke
-	JAX_PLATFORMS=cuda $(PY) -m booktools.build
-	JAX_PLATFORMS=cuda $(PY) -m booktools.outputs check --profile gpu
+## gpu: on a machine with an NVIDIA GPU, execute every page with CUDA JAX (the lean path: no
+## site) and check it with the GPU rules. GPU_PYTHON=<python> uses a Python that already has CUDA
+## JAX and the execution packages (nothing is installed, no network needed); by default .venv,
+## into which CUDA JAX is installed at the pinned version unless JAX there already has CUDA.
+GPU_PYTHON ?=
+GPU_RUN = $(if $(GPU_PYTHON),PYTHONPATH=src $(GPU_PYTHON),$(PY))
+gpu: $(if $(GPU_PYTHON),,$(STAMP))
+	$(GPU_RUN) -m booktools.gpu_smoke --setup --jax-version $(JAX_VERSION)
+	JAX_PLATFORMS=cuda $(GPU_RUN) -m booktools.build --execute-only
+	JAX_PLATFORMS=cuda $(GPU_RUN) -m booktools.outputs check --profile gpu
 
 ## canary: build and check against the newest JAX, jaxlib, Flax, Optax and Haiku (report in
 ## _build/canary/report.md); the pins of requirements.txt are not touched

@@ -149,3 +149,14 @@ def test_probe_describes_this_machine():
     device, versions = ext.probe_environment()
     assert device.split(" ", 1)[0] in {"cpu", "cuda", "gpu", "rocm", "tpu"}
     assert versions["jax"] == versions["jaxlib"] != "not installed"
+
+
+def test_verification_text_names_the_variants_or_says_there_are_none():
+    both = ext.verification_text(["cpu AVX512, 2 threads (X)", "cpu SSE4_2, 2 threads (X)"], True)
+    assert both == (
+        "Its recorded outputs were verified under cpu AVX512, 2 threads (X); "
+        "cpu SSE4_2, 2 threads (X)."
+    )
+    none = ext.verification_text([], False)
+    assert "have not been checked under other CPU numerics" in none
+    assert "no GPU has run it yet" in none

@@ -74,5 +74,7 @@ def test_gpu_workflow_never_runs_a_fork_and_checks_the_gpu_first():
     assert job["runs-on"] == ["self-hosted", "linux", "x64", "gpu"]
     assert "head.repo.full_name == github.repository" in job["if"]
     runs = [s.get("run", "") for s in job["steps"]]
-    install = next(i for i, r in enumerate(runs) if "jax[cuda13]" in r)
-    assert "booktools.gpu_smoke" in runs[install + 1]
+    smoke = next(i for i, r in enumerate(runs) if "booktools.gpu_smoke --setup" in r)
+    execute = next(i for i, r in enumerate(runs) if "booktools.build" in r)
+    assert smoke < execute  # CUDA JAX installed where missing and a GPU seen, before any page
+    assert "--execute-only" in runs[execute]

@@ -65,9 +65,9 @@ def print_failure(staging: Path, returncode: int) -> None:
     )
 
 
-def publish(staging: Path) -> None:
+def publish(staging: Path, names: tuple[str, ...] = PUBLISHED) -> None:
     """Replace the published folders with the staged ones, each by one rename."""
-    for name in PUBLISHED:
+    for name in names:
         fresh, target = staging / "_build" / name, BUILD / name
         incoming, outgoing = BUILD / f".incoming-{name}", BUILD / f".outgoing-{name}"
         for leftover in (incoming, outgoing):
@@ -144,7 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         help="execute only this page (e.g. book/jit.md) into _build/page-<name>/, for writing a "
         "page; publishes nothing",
     )
+    parser.add_argument(
+        "--execute-only",
+        action="store_true",
+        help="execute every page into _build/jupyter_execute (for the output checker) without "
+        "building the site: the lean path of a GPU machine or a numerics variant",
+    )
     args = parser.parse_args(argv)
+    if args.page and args.execute_only:
+        parser.error("--page and --execute-only do not go together")
     os.environ.setdefault("PYTHONHASHSEED", "0")  # for the kernels too
     problems = configuration_problems()
     if problems:
@@ -174,6 +182,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(prepared.reused)} taken from the cache",
         flush=True,
     )
+    if args.execute_only:
+        try:
+            cache.export_executed(notebook_pages(), staging / "_build" / "jupyter_execute")
+        except RuntimeError as error:
+            print(f"BUILD FAILED: {error}", file=sys.stderr)
+            return 1
+        publish(staging, ("jupyter_execute",))
+        elapsed = time.perf_counter() - start
+        print(f"\nExecuted in {elapsed:.0f} s: {BUILD / 'jupyter_execute'} (no site built)")
+        return 0
     config = single_page_config(page, staging) if page else cached_build_config(staging)
     env = dict(os.environ, PYTHONHASHSEED="0")
     result = subprocess.run(jupyter_book_command(staging, config), cwd=ROOT, env=env)
@@ -182,9 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         print_failure(staging, result.returncode)
         return 1
     executed = [page] if page else notebook_pages()
-    cache.export_executed(executed, staging / "_build" / "jupyter_execute")
-    if not page:  # the download button offers the executed notebook too
-        cache.export_executed(executed, staging / "_build" / "html" / "_sources")
+    try:
+        cache.export_executed(executed, staging / "_build" / "jupyter_execute")
+        if not page:  # the download button offers the executed notebook too
+            cache.export_executed(executed, staging / "_build" / "html" / "_sources", glue=False)
+    except RuntimeError as error:
+        print(f"BUILD FAILED: {error} Nothing was published.", file=sys.stderr)
+        return 1
     if args.page:
         print(f"\n{args.page} built in {elapsed:.0f} s: {staging / '_build' / 'html'}")
         return 0

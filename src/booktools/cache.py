@@ -7,8 +7,10 @@ else the page's outputs depend on:
 
 * the source of every ``jaxbook`` module the page imports, directly or through other
   ``jaxbook`` modules (found by parsing imports);
-* the environment: ``requirements.txt``, the Python version and the installed versions of the
-  libraries the book teaches.
+* the environment: ``requirements.txt``, the Python version, the installed versions of the
+  libraries the book teaches, and the numerics (:mod:`booktools.numerics`: the device, the CPU
+  instruction set and thread count, ``XLA_FLAGS`` and the ``JAX_*`` settings), so a build under
+  other numerics never reuses another's executed notebooks.
 
 The fingerprint of each cached notebook is kept beside the cache
 (``jaxbook-fingerprints.json``). Before the build, :func:`prepare` removes every cached notebook
@@ -37,7 +39,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from booktools import BUILD, ROOT
+from booktools import BUILD, ROOT, numerics
 
 CACHE = BUILD / ".jupyter_cache"
 FINGERPRINTS = "jaxbook-fingerprints.json"
@@ -95,6 +97,23 @@ def dependency_files(source: str, package_dir: Path) -> list[Path]:
     return sorted(p for p in (module_file(n, package_dir) for n in seen) if p)
 
 
+def numerics_settings(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment variables that change what XLA computes."""
+    environ = dict(os.environ if environ is None else environ)
+    return {k: v for k, v in sorted(environ.items()) if k == "XLA_FLAGS" or k.startswith("JAX_")}
+
+
+_NUMERICS: dict[str, dict[str, object]] = {}
+
+
+def build_numerics() -> dict[str, object]:
+    """The fingerprint of this build's numerics, probed once per process and environment."""
+    key = json.dumps([numerics_settings(), numerics.thread_count()])
+    if key not in _NUMERICS:
+        _NUMERICS[key] = numerics.probe()
+    return _NUMERICS[key]
+
+
 def environment_fingerprint(root: Path = ROOT) -> str:
     from jaxbook.provenance import library_versions
 
@@ -102,6 +121,8 @@ def environment_fingerprint(root: Path = ROOT) -> str:
     digest.update((root / "requirements.txt").read_bytes())
     digest.update(sys.version.encode())
     digest.update(json.dumps(library_versions(), sort_keys=True).encode())
+    digest.update(json.dumps(numerics_settings(), sort_keys=True).encode())
+    digest.update(json.dumps(build_numerics(), sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -260,29 +281,44 @@ def _execute_and_cache(pages, stale, workers, timeout, report, cache, fingerprin
             print(f"cache: executed {shown} in {seconds:.1f} s", flush=True)
 
 
-def export_executed(pages: list[Path], target: Path) -> list[Path]:
-    """Write each page's executed notebook from the cache into ``target`` (mirroring ``book/``).
+def export_executed(pages: list[Path], target: Path, glue: bool = True) -> list[Path]:
+    """Write each page's executed notebook from the cache into ``target`` (mirroring ``book/``),
+    with its glued values beside it (``<page>.glue.json``, as myst-nb writes them).
 
     In cache mode myst-nb renders the cached outputs but saves the notebook without them, so
     the output checker and the "Download .ipynb" button read these instead. Streams are merged
-    and hidden glue outputs dropped exactly as myst-nb does when it renders the page.
+    and hidden glue outputs dropped exactly as myst-nb does when it renders the page. Each
+    notebook's metadata says under which numerics it ran (``jaxbook.numerics``): the cache only
+    holds notebooks executed under this build's numerics, which its key covers.
     """
     from myst_nb.core.utils import coalesce_streams
     from myst_nb.ext.glue import extract_glue_data_cell
 
     cache = open_cache()
+    fingerprint = build_numerics()
     written = []
     for page in pages:
         try:
             _, notebook = cache.merge_match_into_notebook(jupytext.read(page))
         except KeyError:
-            continue
+            raise RuntimeError(
+                f"{page.relative_to(ROOT)} has no executed notebook in the cache: was it edited "
+                "during the build? Build again."
+            ) from None
+        glued = {}
         for cell in notebook.cells:
             if cell.cell_type == "code":
-                extract_glue_data_cell(cell)
+                glued.update(extract_glue_data_cell(cell))
                 cell.outputs = coalesce_streams(cell.outputs)
+        notebook.metadata.setdefault("jaxbook", {})["numerics"] = fingerprint
         path = target / page.relative_to(ROOT).with_suffix(".ipynb")
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, path)
+        if glue:
+            glue_path = path.with_name(path.stem + ".glue.json")
+            if glued:
+                glue_path.write_text(json.dumps(glued, default=str), encoding="utf-8")
+            else:
+                glue_path.unlink(missing_ok=True)
         written.append(path)
     return written

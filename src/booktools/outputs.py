@@ -6,19 +6,38 @@
 
 One YAML file per page records, cell by cell, what each code cell printed: stream text,
 ``text/plain`` results, the MIME types of rich outputs (figures, HTML), and the type and first
-line of the error of a ``raises-exception`` cell. A cell is keyed by its ``label`` metadata if it
-has one, else by a hash of its source, so editing one cell does not disturb the others.
+line of the error of a ``raises-exception`` cell; then the page's glued values. A cell is keyed
+by its ``label`` metadata if it has one, else by a hash of its source, so editing one cell does
+not disturb the others. Each record also says under which numerics it was recorded
+(:mod:`booktools.numerics`: the device, and for a CPU the instruction set, thread count and
+model). CPU records are ``tests/golden/<page>.yml``, GPU records ``tests/golden/gpu/<page>.yml``.
 
-Numbers inside text are compared with a relative and an absolute tolerance. The defaults live
-in ``pyproject.toml`` (``[tool.jaxbook.checker.<profile>]``, profiles ``cpu`` and ``gpu``); a page
-overrides them in its front matter and a cell in its metadata::
+Every checked value (a cell's output, or a glued value) is of one *kind*, checked by its rule:
 
-    output_check: {rtol: 1e-3, atol: 1e-5, gpu: {rtol: 5e-2}}
+``numeric`` (the default)
+    text and integers exactly; floats within ``rtol``/``atol``, which are measured (``make
+    numerics-matrix``) and set in ``pyproject.toml`` (``[tool.jaxbook.checker.<profile>]``); a
+    page overrides them in its front matter, a cell in its metadata.
+``exact``
+    the text and every number exactly, on every device: integers, shapes, PRNG draws, closed
+    forms.
+``trajectory``
+    the end of a long chaotic computation (an accuracy after training, a final loss): against
+    the record only under the numerics it was recorded with; elsewhere its form is checked and
+    how far it moved is reported, without failing. A claim must cover it: a glued trajectory
+    value is named in one of the page's ``claims``, a trajectory cell names such values in
+    ``covered_by``.
+``volatile``
+    timings: the form only (the same kinds of output, the same number of lines).
 
-Cells tagged ``volatile-output`` (timings, say) are checked for their form only: the same kinds
-of output, the same number of lines, the same exception type. Glued values listed in the page's
-``output_check: {volatile_glue: [...]}`` are likewise not compared. A page's ``claims:`` (Python
-comparisons over its glued values, e.g. ``jit_speedup > 1``) are asserted on every build.
+A cell says its kind in its metadata (``output_check: {kind: trajectory, covered_by: [acc]}``;
+the tag ``volatile-output`` means ``kind: volatile``); a page lists its glued values of other
+kinds than ``numeric`` in its front matter::
+
+    output_check: {rtol: 1e-3, gpu: {rtol: 5e-2}, trajectory: [acc], volatile: [step_us]}
+
+A page's ``claims:`` (Python comparisons over its glued values, e.g. ``acc > 0.95``; ``abs``,
+``min``, ``max``, ``round`` and ``len`` may be called) are asserted on every build.
 """
 
 from __future__ import annotations
@@ -38,13 +57,16 @@ from typing import Any
 
 import yaml
 
-from booktools import BUILD, ROOT
+from booktools import BUILD, ROOT, numerics
 
 EXECUTED = BUILD / "jupyter_execute"
 GOLDEN = ROOT / "tests" / "golden"
 BOOK_PREFIX = "book/"
 VOLATILE_TAG = "volatile-output"
 RAISES_TAG = "raises-exception"
+KINDS = ("exact", "numeric", "trajectory", "volatile")
+DEFAULT_KIND = "numeric"
+GLUE_KINDS = tuple(k for k in KINDS if k != DEFAULT_KIND)  # front-matter lists of glued names
 
 
 class CheckerError(Exception):
@@ -69,10 +91,17 @@ _NORMALISERS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+def _path_replacements() -> list[tuple[str, str]]:
+    """Build paths and their placeholders, longest first: a virtual environment inside the
+    repository is ``<env>``, not ``<root>/.venv``, whatever the order of a set would be."""
+    paths = {str(Path(sys.prefix)): "<env>", str(ROOT): "<root>"}
+    return sorted(paths.items(), key=lambda item: len(item[0]), reverse=True)
+
+
 def normalise(text: str) -> str:
     """Remove what legitimately differs between runs and machines; strip trailing spaces."""
-    for path in {str(ROOT), str(Path(sys.prefix))}:
-        text = text.replace(path, "<root>" if path == str(ROOT) else "<env>")
+    for path, placeholder in _path_replacements():
+        text = text.replace(path, placeholder)
     for pattern, replacement in _NORMALISERS:
         text = pattern.sub(replacement, text)
     return "\n".join(line.rstrip() for line in text.splitlines())
@@ -89,13 +118,29 @@ def _split_numbers(text: str) -> tuple[list[str], list[str]]:
     return parts, numbers
 
 
+def _is_integer(token: str) -> bool:
+    return re.fullmatch(r"[-+]?\d+", token) is not None
+
+
 def _close(expected: str, actual: str, rtol: float, atol: float) -> bool:
+    if _is_integer(expected) and _is_integer(actual):  # counts, shapes, indices: exactly
+        return int(expected) == int(actual)
     a, b = float(expected), float(actual)
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     if math.isinf(a) or math.isinf(b):
         return a == b
     return abs(a - b) <= atol + rtol * abs(a)
+
+
+def relative_move(expected: str, actual: str) -> float:
+    """How far a number moved, relative to the recorded one (``inf`` from or to zero)."""
+    a, b = float(expected), float(actual)
+    if a == b or (math.isnan(a) and math.isnan(b)):
+        return 0.0
+    if not (math.isfinite(a) and math.isfinite(b)) or a == 0:
+        return math.inf
+    return abs(a - b) / abs(a)
 
 
 def _mark(text: str, index: int) -> str:
@@ -107,12 +152,24 @@ def _mark(text: str, index: int) -> str:
     return f"{text[: m.start()]}>>>{m.group()}<<<{text[m.end() :]}"
 
 
-def compare_text(expected: str, actual: str, rtol: float, atol: float) -> str | None:
-    """``None`` if ``actual`` matches ``expected`` within tolerance, else why not."""
+def same_form(expected: str, actual: str) -> bool:
+    """The same text around the numbers, and as many numbers."""
     expected_parts, expected_numbers = _split_numbers(expected)
     actual_parts, actual_numbers = _split_numbers(actual)
-    if expected_parts != actual_parts or len(expected_numbers) != len(actual_numbers):
+    return expected_parts == actual_parts and len(expected_numbers) == len(actual_numbers)
+
+
+def number_moves(expected: str, actual: str) -> list[tuple[str, str, float]]:
+    """``(recorded, found, relative move)`` of every number that differs (same form assumed)."""
+    pairs = zip(_split_numbers(expected)[1], _split_numbers(actual)[1], strict=False)
+    return [(e, a, relative_move(e, a)) for e, a in pairs if e != a and relative_move(e, a) > 0]
+
+
+def compare_text(expected: str, actual: str, rtol: float, atol: float) -> str | None:
+    """``None`` if ``actual`` matches ``expected`` within tolerance, else why not."""
+    if not same_form(expected, actual):
         return f"the text differs:\n{_indent('expected', expected)}\n{_indent('actual', actual)}"
+    expected_numbers, actual_numbers = _split_numbers(expected)[1], _split_numbers(actual)[1]
     for i, (e, a) in enumerate(zip(expected_numbers, actual_numbers, strict=True)):
         if not _close(e, a, rtol, atol):
             return (
@@ -175,9 +232,25 @@ class Cell:
     index: int  # 1-based position among the page's code cells
     first_line: str
     outputs: list[dict[str, Any]]
-    volatile: bool
+    kind: str
     options: dict[str, Any]
     has_alt_text: bool
+
+    @property
+    def volatile(self) -> bool:
+        return self.kind == "volatile"
+
+    @property
+    def covered_by(self) -> list[str]:
+        return [str(name) for name in self.options.get("covered_by", []) or []]
+
+
+def cell_kind(metadata: dict[str, Any]) -> str:
+    """The kind a cell's metadata gives it (not validated here: see :func:`kind_problems`)."""
+    options = metadata.get("output_check", {}) or {}
+    if VOLATILE_TAG in metadata.get("tags", []):
+        return "volatile"
+    return str(options.get("kind", DEFAULT_KIND))
 
 
 def notebook_cells(notebook: dict[str, Any]) -> list[Cell]:
@@ -189,7 +262,7 @@ def notebook_cells(notebook: dict[str, Any]) -> list[Cell]:
         if seen[key] > 1:  # the same source twice on one page
             key = f"{key}-{seen[key]}"
         metadata = cell.get("metadata", {})
-        options = dict(metadata.get("output_check", {}))
+        options = dict(metadata.get("output_check", {}) or {})
         image = metadata.get("mystnb", {}).get("image", {}) or {}
         cells.append(
             Cell(
@@ -197,7 +270,7 @@ def notebook_cells(notebook: dict[str, Any]) -> list[Cell]:
                 index=index,
                 first_line=(_text(cell["source"]).strip().splitlines() or [""])[0][:80],
                 outputs=summarise_outputs(cell.get("outputs", [])),
-                volatile=VOLATILE_TAG in metadata.get("tags", []) or bool(options.get("volatile")),
+                kind=cell_kind(metadata),
                 options=options,
                 has_alt_text=bool(str(image.get("alt", "")).strip()),
             )
@@ -224,22 +297,44 @@ class Page:
     metadata: dict[str, Any]
     cells: list[Cell]
     glue: dict[str, str]
+    numerics: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def source(self) -> str:
         return f"{self.docname}.md"
 
     @property
+    def options(self) -> dict[str, Any]:
+        return self.metadata.get("output_check", {}) or {}
+
+    def glue_kind(self, name: str) -> str:
+        for kind in GLUE_KINDS:
+            if name in (self.options.get(kind) or []):
+                return kind
+        return DEFAULT_KIND
+
+    @property
     def golden_file(self) -> Path:
-        return golden_file(self.docname)
+        return golden_file(self.docname, numerics.profile(self.numerics))
 
 
-def golden_file(docname: str) -> Path:
-    return GOLDEN / f"{docname.removeprefix(BOOK_PREFIX)}.yml"
+def golden_dir(profile: str = "cpu") -> Path:
+    """Where a profile's records live: the CPU's in ``tests/golden``, others in a subfolder."""
+    return GOLDEN if profile == "cpu" else GOLDEN / profile
 
 
-def docname_of(golden: Path) -> str:
-    return BOOK_PREFIX + golden.relative_to(GOLDEN).with_suffix("").as_posix()
+def golden_file(docname: str, profile: str = "cpu") -> Path:
+    return golden_dir(profile) / f"{docname.removeprefix(BOOK_PREFIX)}.yml"
+
+
+def docname_of(golden: Path, profile: str = "cpu") -> str:
+    return BOOK_PREFIX + golden.relative_to(golden_dir(profile)).with_suffix("").as_posix()
+
+
+def recorded_files(profile: str = "cpu") -> list[Path]:
+    """The records of one profile (a CPU record is a ``.yml`` directly in ``tests/golden``)."""
+    folder = golden_dir(profile)
+    return sorted(folder.glob("*.yml")) if folder.is_dir() else []
 
 
 def load_pages(executed: Path, only: list[str] | None = None) -> list[Page]:
@@ -257,7 +352,9 @@ def load_pages(executed: Path, only: list[str] | None = None) -> list[Page]:
         if not cells:
             continue
         glue = glue_values(notebook_file.with_suffix(".glue.json"))
-        pages.append(Page(docname, notebook.get("metadata", {}), cells, glue))
+        metadata = notebook.get("metadata", {})
+        fingerprint = (metadata.get("jaxbook", {}) or {}).get("numerics") or {}
+        pages.append(Page(docname, metadata, cells, glue, fingerprint))
     if only:
         missing = sorted(set(only) - {p.docname for p in pages})
         if missing:
@@ -265,7 +362,73 @@ def load_pages(executed: Path, only: list[str] | None = None) -> list[Page]:
                 f"no executed notebook for {', '.join(missing)} in {executed}: "
                 "is the name right (e.g. book/jit), and was the page built?"
             )
+    unstamped = sorted(p.source for p in pages if not p.numerics)
+    if unstamped:
+        raise CheckerError(
+            f"the executed notebooks of {', '.join(unstamped)} in {executed} do not say under "
+            "which numerics they ran (built by an older `booktools`?): rebuild (`make book`)."
+        )
     return pages
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def claim_names(claim: str) -> set[str]:
+    """The glued values a claim reads."""
+    try:
+        tree = ast.parse(str(claim), mode="eval")
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - set(CLAIM_BUILTINS)
+
+
+def claimed_names(page: Page) -> set[str]:
+    return set().union(*(claim_names(c) for c in page.metadata.get("claims", []) or []))
+
+
+def kind_problems(page: Page) -> list[str]:
+    """Kinds that are unknown, name no glued value, or are trajectory without a claim."""
+    problems = []
+    claimed = claimed_names(page)
+    unknown = sorted(set(page.options) - set(GLUE_KINDS) - {"rtol", "atol", "cpu", "gpu"})
+    if unknown:
+        problems.append(
+            f"front matter `output_check` has unknown entries {unknown}: a glued value's kind is "
+            f"one of {', '.join(GLUE_KINDS)} (the default is {DEFAULT_KIND}); tolerances are "
+            "`rtol`, `atol`, and per profile `cpu: {...}`, `gpu: {...}`"
+        )
+    for kind in GLUE_KINDS:
+        names = page.options.get(kind) or []
+        if not isinstance(names, list):
+            problems.append(f"front matter `output_check: {{{kind}: ...}}` is not a list of names")
+            continue
+        for name in names:
+            if name not in page.glue:
+                problems.append(
+                    f"front matter lists `{name}` as {kind}, but the page glued no value "
+                    "of that name"
+                )
+            elif kind == "trajectory" and name not in claimed:
+                problems.append(
+                    f"glued value `{name}` is a trajectory value, but no claim covers it: add a "
+                    "claim to the front matter that states what the page teaches about it"
+                )
+    for cell in page.cells:
+        where = f"cell {cell.index} [{cell.key}] `{cell.first_line}`"
+        if cell.kind not in KINDS:
+            problems.append(
+                f"{where}: unknown output kind `{cell.kind}` (one of {', '.join(KINDS)})"
+            )
+        elif cell.kind == "trajectory":
+            covered = [n for n in cell.covered_by if n in page.glue and n in claimed]
+            if not covered or len(covered) != len(cell.covered_by):
+                problems.append(
+                    f"{where}: a trajectory cell needs `covered_by: [...]` naming glued values "
+                    f"that the page's claims check (has {cell.covered_by or 'none'}; glued and "
+                    f"claimed: {sorted(set(page.glue) & claimed) or 'none'})"
+                )
+    return [f"{page.source}: {p}" for p in problems]
 
 
 # --------------------------------------------------------------------------- recording
@@ -298,49 +461,63 @@ def _mask(text: str) -> str:
 TIME_UNIT = re.compile(r"#\s*(?:ns|µs|us|ms|s)\b")
 
 
+def _cell_record(cell: Cell) -> dict[str, Any]:
+    entry: dict[str, Any] = {"key": cell.key, "source": cell.first_line}
+    if cell.kind != DEFAULT_KIND:
+        entry["kind"] = cell.kind
+    entry["outputs"] = _masked(cell.outputs) if cell.volatile else cell.outputs
+    return entry
+
+
 def page_record(page: Page) -> dict[str, Any]:
     return {
         "page": page.source,
-        "cells": [
-            {"key": c.key, "source": c.first_line, "volatile": True, "outputs": _masked(c.outputs)}
-            if c.volatile
-            else {"key": c.key, "source": c.first_line, "outputs": c.outputs}
-            for c in page.cells
-        ],
+        "numerics": page.numerics,
+        "cells": [_cell_record(c) for c in page.cells],
         "glue": {
-            name: _mask(value) if name in volatile_glue(page) else value
+            name: _mask(value) if page.glue_kind(name) == "volatile" else value
             for name, value in sorted(page.glue.items())
         },
     }
 
 
-def volatile_glue(page: Page) -> set[str]:
-    return set((page.metadata.get("output_check", {}) or {}).get("volatile_glue", []) or [])
-
-
 def record(executed: Path, only: list[str] | None = None) -> list[str]:
     pages = load_pages(executed, only)
-    GOLDEN.mkdir(parents=True, exist_ok=True)
+    problems = [p for page in pages for p in kind_problems(page)]
+    if problems:
+        raise CheckerError(
+            "nothing recorded; fix the kinds first:\n" + "\n".join(f"  {p}" for p in problems)
+        )
     lines = []
+    profiles = set()
     for page in pages:
+        profiles.add(numerics.profile(page.numerics))
         page.golden_file.parent.mkdir(parents=True, exist_ok=True)
         text = yaml.dump(page_record(page), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
         header = (
             f"# Recorded outputs of {page.source}: written by `make golden`, read by `make test`.\n"
         )
         page.golden_file.write_text(header + text, encoding="utf-8")
-        lines.append(f"recorded {page.golden_file.relative_to(ROOT)} ({len(page.cells)} cells)")
+        lines.append(
+            f"recorded {_shown(page.golden_file)} ({len(page.cells)} cells, "
+            f"{numerics.label(page.numerics)})"
+        )
     if not only:
-        built = {p.golden_file for p in pages}
-        for stale in sorted(GOLDEN.rglob("*.yml")):
-            if stale not in built:
-                stale.unlink()
-                lines.append(f"removed {stale.relative_to(ROOT)}: its page is no longer built")
+        for profile in sorted(profiles):
+            built = {p.golden_file for p in pages}
+            for stale in recorded_files(profile):
+                if stale not in built:
+                    stale.unlink()
+                    lines.append(f"removed {_shown(stale)}: its page is no longer built")
     return lines
 
 
+def _shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def load_golden(path: Path) -> dict[str, Any]:
-    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    where = _shown(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -358,8 +535,15 @@ def load_golden(path: Path) -> dict[str, Any]:
                 or not isinstance(cell.get("outputs"), list)
             ):
                 problems.append(f"cell entry {i} lacks a `key` or a list of `outputs`")
+            elif cell.get("kind", DEFAULT_KIND) not in KINDS:
+                problems.append(
+                    f"cell entry {i} [{cell['key']}] has unknown kind `{cell.get('kind')}` "
+                    f"(one of {', '.join(KINDS)})"
+                )
         if not isinstance(data.get("glue", {}), dict):
             problems.append("`glue` is not a mapping")
+        if not isinstance(data.get("numerics", {}), dict):
+            problems.append("`numerics` is not a mapping")
     if problems:
         raise CheckerError(
             f"{where} is malformed: {'; '.join(problems)}. Re-record it with `make golden`."
@@ -379,6 +563,9 @@ def tolerances(profile: str) -> dict[str, float]:
             f"pyproject.toml has no [tool.jaxbook.checker.{profile}] table ({missing})"
         ) from None
     return {"rtol": float(values["rtol"]), "atol": float(values["atol"])}
+
+
+EXACT = {"rtol": 0.0, "atol": 0.0}
 
 
 def _override(base: dict[str, float], options: dict[str, Any], profile: str) -> dict[str, float]:
@@ -402,9 +589,40 @@ def _describe(output: dict[str, Any]) -> str:
     return f"{kind} {value if not isinstance(value, tuple) else ', '.join(value)}"
 
 
+@dataclasses.dataclass
+class Drift:
+    """A trajectory value that moved under numerics other than its record's: reported only."""
+
+    where: str
+    moves: list[tuple[str, str, float]]
+
+    def __str__(self) -> str:
+        largest = max(m for _, _, m in self.moves)
+        shown = ", ".join(f"{e} → {a}" for e, a, _ in self.moves[:4])
+        more = f" and {len(self.moves) - 4} more" if len(self.moves) > 4 else ""
+        return f"{self.where}: {shown}{more} (largest relative move {largest:.2g})"
+
+
+def compare_value(
+    expected: str, actual: str, kind: str, tol: dict[str, float], same_numerics: bool
+) -> tuple[str | None, list[tuple[str, str, float]]]:
+    """``(why it fails or None, moves to report)`` for one text under its kind's rule."""
+    if kind == "exact":
+        return compare_text(expected, actual, **EXACT), []
+    if kind == "trajectory" and not same_numerics:
+        if not same_form(expected, actual):
+            return compare_text(expected, actual, **tol), []
+        return None, number_moves(expected, actual)
+    return compare_text(expected, actual, **tol), []
+
+
 def compare_cell(
-    expected: list[dict[str, Any]], cell: Cell, tol: dict[str, float], profile: str
-) -> list[str]:
+    expected: list[dict[str, Any]],
+    cell: Cell,
+    tol: dict[str, float],
+    profile: str,
+    same_numerics: bool = True,
+) -> tuple[list[str], list[tuple[str, str, float]]]:
     actual = cell.outputs
     if profile == "gpu":  # GPU runtimes log to stderr (autotuning, ptxas): not the page's output
         expected = [o for o in expected if o.get("stream") != "stderr"]
@@ -414,8 +632,8 @@ def compare_cell(
             f"{len(expected)} outputs expected, {len(actual)} found\n"
             f"    expected: {[_describe(o) for o in expected]}\n"
             f"    actual:   {[_describe(o) for o in actual]}"
-        ]
-    problems = []
+        ], []
+    problems, moves = [], []
     for n, (e, a) in enumerate(zip(expected, actual, strict=True), start=1):
         if cell.volatile:
             if _form(e) != _form(a):
@@ -429,10 +647,13 @@ def compare_cell(
             continue
         for field in ("text", "message"):
             if field in e or field in a:
-                why = compare_text(e.get(field, ""), a.get(field, ""), **tol)
+                why, moved = compare_value(
+                    e.get(field, ""), a.get(field, ""), cell.kind, tol, same_numerics
+                )
+                moves += moved
                 if why:
                     problems.append(f"output {n} ({_describe(e)}): {why}")
-    return problems
+    return problems, moves
 
 
 # What a claim may call besides comparisons and arithmetic over the page's glued values.
@@ -454,83 +675,170 @@ def check_claims(page: Page) -> list[str]:
             problems.append(f"claim `{claim}` names a value the page did not glue ({error})")
             continue
         if not holds:
-            shown = ", ".join(f"{k}={v!r}" for k, v in values.items() if k in claim)
+            shown = ", ".join(f"{k}={v!r}" for k, v in values.items() if k in claim_names(claim))
             problems.append(f"claim `{claim}` does not hold on this device: {shown}")
     return problems
 
 
-def check_page(page: Page, profile: str, base: dict[str, float]) -> list[str]:
-    if not page.golden_file.exists():
-        return [
-            f"{page.source}: no recorded outputs ({page.golden_file.relative_to(ROOT)} is "
-            "missing). Run `make golden` and commit the file."
-        ]
-    golden = load_golden(page.golden_file)
-    page_options = page.metadata.get("output_check", {}) or {}
-    page_tol = _override(base, page_options, profile)
+@dataclasses.dataclass
+class PageResult:
+    problems: list[str] = dataclasses.field(default_factory=list)
+    drifts: list[Drift] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def check_alt_text(page: Page) -> list[str]:
+    return [
+        f"{page.source}, cell {cell.index} [{cell.key}] `{cell.first_line}`: a figure without "
+        "alt text; add `mystnb: {image: {alt: ...}}` to the cell's metadata"
+        for cell in page.cells
+        if any(
+            "display" in o and any(m.startswith("image/") for m in o["display"])
+            for o in cell.outputs
+        )
+        and not cell.has_alt_text
+    ]
+
+
+def record_for(page: Page, profile: str) -> tuple[Path | None, str | None]:
+    """The record to check a page against, and a note when it is another profile's."""
+    own = golden_file(page.docname, profile)
+    if own.exists():
+        return own, None
+    cpu = golden_file(page.docname, "cpu")
+    if profile != "cpu" and cpu.exists():
+        return cpu, f"{page.source}: no {profile} records yet; checked against the CPU records"
+    return None, None
+
+
+def check_page(page: Page, profile: str, base: dict[str, float]) -> PageResult:
+    result = PageResult(problems=check_alt_text(page) + kind_problems(page))
+    path, note = record_for(page, profile)
+    if path is None:
+        result.problems.append(
+            f"{page.source}: no recorded outputs ({_shown(golden_file(page.docname, profile))} "
+            "is missing). Run `make golden` and commit the file."
+        )
+        return result
+    if note:
+        result.notes.append(note)
+    golden = load_golden(path)
+    same_numerics = golden.get("numerics") == page.numerics
+    page_tol = _override(base, page.options, profile)
     recorded = {c["key"]: c for c in golden["cells"]}
-    problems = []
 
     def where(cell: Cell) -> str:
         return f"{page.source}, cell {cell.index} [{cell.key}] `{cell.first_line}`"
 
     for cell in page.cells:
-        if (
-            any(
-                "display" in o and any(m.startswith("image/") for m in o["display"])
-                for o in cell.outputs
-            )
-            and not cell.has_alt_text
-        ):
-            problems.append(
-                f"{where(cell)}: a figure without alt text; add `mystnb: {{image: {{alt: ...}}}}` "
-                "to the cell's metadata"
-            )
         if cell.key not in recorded:
-            problems.append(
+            result.problems.append(
                 f"{where(cell)}: no recorded expectation (a new or edited cell). "
                 "Run `make golden` and review the diff."
             )
             continue
         tol = _override(page_tol, cell.options, profile)
-        for problem in compare_cell(recorded[cell.key]["outputs"], cell, tol, profile):
-            problems.append(f"{where(cell)}: {problem}")
+        problems, moves = compare_cell(
+            recorded[cell.key]["outputs"], cell, tol, profile, same_numerics
+        )
+        result.problems += [f"{where(cell)}: {p}" for p in problems]
+        if moves:
+            result.drifts.append(Drift(where(cell), moves))
     built_keys = {c.key for c in page.cells}
     for key, entry in recorded.items():
         if key not in built_keys:
-            problems.append(
+            result.problems.append(
                 f"{page.source}: recorded cell [{key}] `{entry.get('source', '')}` is no longer "
                 "on the page (deleted or edited). Run `make golden` and review the diff."
             )
     expected_glue = golden.get("glue", {}) or {}
     for name in sorted(set(expected_glue) | set(page.glue)):
+        kind = page.glue_kind(name)
         if name not in page.glue:
-            problems.append(f"{page.source}: glued value `{name}` was recorded but not produced")
+            result.problems.append(
+                f"{page.source}: glued value `{name}` was recorded but not produced"
+            )
         elif name not in expected_glue:
-            problems.append(f"{page.source}: glued value `{name}` has no recorded expectation")
-        elif name not in volatile_glue(page):
-            why = compare_text(str(expected_glue[name]), page.glue[name], **page_tol)
+            result.problems.append(
+                f"{page.source}: glued value `{name}` has no recorded expectation"
+            )
+        elif kind != "volatile":
+            why, moves = compare_value(
+                str(expected_glue[name]), page.glue[name], kind, page_tol, same_numerics
+            )
             if why:
-                problems.append(f"{page.source}: glued value `{name}`: {why}")
-    problems.extend(f"{page.source}: {p}" for p in check_claims(page))
-    return problems
+                result.problems.append(f"{page.source}: glued value `{name}`: {why}")
+            if moves:
+                result.drifts.append(Drift(f"{page.source}: glued value `{name}`", moves))
+    result.problems += [f"{page.source}: {p}" for p in check_claims(page)]
+    return result
 
 
-def check(executed: Path, profile: str, only: list[str] | None = None) -> tuple[list[str], int]:
-    base = tolerances(profile)
+@dataclasses.dataclass
+class CheckResult:
+    problems: list[str]
+    drifts: list[Drift]
+    notes: list[str]
+    cells: int
+    profile: str
+    numerics: dict[str, Any]
+    recorded_numerics: list[dict[str, Any]]
+
+
+def check(executed: Path, profile: str | None = None, only: list[str] | None = None) -> CheckResult:
     pages = load_pages(executed, only)
-    problems: list[str] = []
+    fingerprints = {json.dumps(p.numerics, sort_keys=True) for p in pages}
+    if len(fingerprints) > 1:
+        raise CheckerError(
+            f"the executed notebooks in {executed} ran under different numerics "
+            f"({'; '.join(sorted(fingerprints))}): rebuild them together"
+        )
+    current = pages[0].numerics if pages else {}
+    profile = profile or numerics.profile(current)
+    base = tolerances(profile)
+    result = CheckResult([], [], [], sum(len(p.cells) for p in pages), profile, current, [])
     for page in pages:
-        problems.extend(check_page(page, profile, base))
+        page_result = check_page(page, profile, base)
+        result.problems += page_result.problems
+        result.drifts += page_result.drifts
+        result.notes += page_result.notes
+        path, _ = record_for(page, profile)
+        if path is not None:
+            recorded = load_golden(path).get("numerics") or {}
+            if recorded not in result.recorded_numerics:
+                result.recorded_numerics.append(recorded)
     if not only:
-        built = {p.golden_file for p in pages}
-        for orphan in sorted(GOLDEN.rglob("*.yml")):
-            if orphan not in built:
-                problems.append(
-                    f"{orphan.relative_to(ROOT)}: recorded outputs of {docname_of(orphan)}.md, "
+        built = {p.docname for p in pages}
+        for orphan in recorded_files(profile):
+            if docname_of(orphan, profile) not in built:
+                result.problems.append(
+                    f"{_shown(orphan)}: recorded outputs of {docname_of(orphan, profile)}.md, "
                     "which was not built (renamed or deleted?). Run `make golden` to remove it."
                 )
-    return problems, sum(len(p.cells) for p in pages)
+    return result
+
+
+def report(result: CheckResult, variant: str | None = None) -> tuple[str, str]:
+    """(what goes to stdout, what goes to stderr) for a check."""
+    name = f"output check ({result.profile}"
+    name += f", variant {variant})" if variant else ")"
+    ran = numerics.label(result.numerics) if result.numerics else "unknown numerics"
+    recorded = "; ".join(numerics.label(n) if n else "unknown" for n in result.recorded_numerics)
+    header = f"{name}: ran under {ran}; records made under {recorded or 'nothing'}"
+    out = [header]
+    out += [f"note: {n}" for n in result.notes]
+    if result.drifts:
+        out.append(
+            f"{len(result.drifts)} trajectory value(s) moved under these numerics (reported, "
+            "not failures: their claims are checked):"
+        )
+        out += [f"  moved: {d}" for d in result.drifts]
+    if result.problems:
+        err = [f"{name}: {len(result.problems)} problem(s)\n"]
+        err += [f"FAIL {p}\n" for p in result.problems]
+        return "\n".join(out), "\n".join(err)
+    out.append(f"{name}: {result.cells} cells match their recorded outputs")
+    return "\n".join(out), ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -542,7 +850,14 @@ def main(argv: list[str] | None = None) -> int:
         default=EXECUTED,
         help="folder of executed notebooks (default: %(default)s)",
     )
-    parser.add_argument("--profile", default="cpu", help="tolerance profile: cpu or gpu")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="tolerance profile, cpu or gpu (default: the device the notebooks ran on)",
+    )
+    parser.add_argument(
+        "--variant", default=None, help="a name for these numerics, shown in the report"
+    )
     parser.add_argument(
         "--page",
         action="append",
@@ -555,16 +870,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "record":
             print("\n".join(record(args.executed, args.pages)))
             return 0
-        problems, count = check(args.executed, args.profile, args.pages)
+        result = check(args.executed, args.profile, args.pages)
     except CheckerError as error:
         print(f"output check: ERROR: {error}", file=sys.stderr)
         return 2
-    if problems:
-        print(f"output check ({args.profile}): {len(problems)} problem(s)\n", file=sys.stderr)
-        for problem in problems:
-            print(f"FAIL {problem}\n", file=sys.stderr)
+    out, err = report(result, args.variant)
+    print(out, flush=True)
+    if err:
+        print(err, file=sys.stderr)
         return 1
-    print(f"output check ({args.profile}): {count} cells match their recorded outputs")
     return 0
 
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -126,6 +127,28 @@ def note_text(environment: BuildEnvironment, exec_data: Mapping[str, Any]) -> st
     if exec_data.get("succeeded") is False:
         text += f", and FAILED ({exec_data.get('error') or 'unknown error'})"
     return text + f"; built {format_date(environment.built)}."
+
+
+def verification_text(variants: list[str], gpu_records: bool) -> str:
+    """Where the page's recorded outputs were verified (``make numerics-matrix``)."""
+    if variants:
+        text = "Its recorded outputs were verified under " + "; ".join(variants)
+    else:
+        text = (
+            "Its recorded outputs have not been checked under other CPU numerics since they "
+            "last changed"
+        )
+    if not gpu_records:
+        text += "; no GPU has run it yet (a GPU build is checked against the CPU records)"
+    return text + "."
+
+
+def page_verification(docname: str, root: Path) -> str:
+    from booktools.numerics_matrix import verified_variants
+
+    name = docname.removeprefix("book/")
+    gpu_records = (root / "tests" / "golden" / "gpu" / f"{name}.yml").exists()
+    return verification_text(verified_variants(docname, root), gpu_records)
 
 
 def note_node(text: str, status_uri: str | None = None) -> nodes.container:
@@ -236,11 +259,39 @@ def add_provenance(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     status_uri = None
     if STATUS_DOC in app.env.found_docs and docname != STATUS_DOC and app.builder.format == "html":
         status_uri = app.builder.get_relative_uri(docname, STATUS_DOC)
-    doctree += note_node(note_text(environment, exec_data), status_uri)
+    text = note_text(environment, exec_data)
+    if (Path(app.srcdir) / "tests" / "golden" / f"{docname.removeprefix('book/')}.yml").exists():
+        text += " " + page_verification(docname, Path(app.srcdir))
+    doctree += note_node(text, status_uri)
+
+
+class NumericsVerificationDirective(SphinxDirective):
+    """``{numerics-verification}``: for each page with records, where they were verified."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        root = Path(self.env.srcdir)
+        table = nodes.table(classes=[TABLE_CLASS, "colwidths-auto"])
+        tgroup = nodes.tgroup(cols=2)
+        table += tgroup
+        tgroup += nodes.colspec(colwidth=25)
+        tgroup += nodes.colspec(colwidth=75)
+        thead = nodes.thead()
+        tgroup += thead
+        thead += _row("Page", "Recorded outputs verified")
+        tbody = nodes.tbody()
+        tgroup += tbody
+        for record in sorted((root / "tests" / "golden").glob("*.yml")):
+            docname = f"book/{record.stem}"
+            self.env.note_dependency(str(record))
+            tbody += _row(f"{record.stem}.md", page_verification(docname, root))
+        return [table]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(BuildEnvironmentPlaceholder)
     app.add_directive("build-environment", BuildEnvironmentDirective)
+    app.add_directive("numerics-verification", NumericsVerificationDirective)
     app.connect("doctree-resolved", add_provenance)
     return {"parallel_read_safe": True, "parallel_write_safe": False}

@@ -149,3 +149,49 @@ def test_an_import_missing_from_requirements_is_named(book):
     )
     result = book.run("-m", "booktools.imports")
     assert_fails(result, "book/page.md", "tabulate", "requirements.txt")
+
+
+def test_a_record_of_an_unknown_kind_is_an_error(book):
+    book.edit("tests/golden/page.yml", "- key: ", "- kind: fuzzy\n  key: ")
+    assert_fails(book.check(), "tests/golden/page.yml", "unknown kind `fuzzy`", "make golden")
+
+
+def test_kinds_that_name_no_glued_value_or_lack_a_claim_are_errors(book):
+    book.edit(
+        "book/page.md",
+        "---\n\n# A page",
+        "output_check:\n  trajectory: [answer, ghost]\n---\n\n# A page",
+    )
+    book.edit(
+        "book/page.md",
+        'print("the answer is", answer())',
+        'print("the answer is", answer())\n'
+        "from jaxbook.glue import glue\n\n"
+        'glue("answer", answer(), display=False)',
+    )
+    assert book.run("-m", "booktools.build", "--execute-only").returncode == 0
+    assert_fails(
+        book.check(),
+        "book/page.md: front matter lists `ghost` as trajectory, but the page glued no value",
+        "book/page.md: glued value `answer` is a trajectory value, but no claim covers it",
+    )
+    assert_fails(book.record(), "nothing recorded", "no claim covers it")
+
+
+def test_an_output_that_moves_under_other_numerics_fails_that_variant_by_name(book):
+    book.edit(
+        "book/page.md",
+        'print("the answer is", answer())',
+        'import os\n\nprint("the answer is", answer(), os.environ.get("XLA_FLAGS", "(native)"))',
+    )
+    for step in (book.build, book.record, book.check):
+        assert step().returncode == 0
+    result = book.run("-m", "booktools.numerics_matrix", "--variants", "native,SSE4_2")
+    assert_fails(
+        result,
+        "variant native (cpu",
+        "output check (cpu, variant SSE4_2)",
+        "book/page.md, cell 1",
+        "FAILED under SSE4_2",
+    )
+    assert "FAILED under native" not in output(result)
