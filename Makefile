@@ -101,10 +101,10 @@ page: $(STAMP)
 page-golden: $(STAMP)
 	$(PY) -m booktools.outputs record --executed $(PAGE_EXECUTED) --page $(basename $(PAGE))
 
-## serve: the built site on http://localhost:$(PORT)
-serve:
-	@test -f _build/html/index.html || { echo "No site yet: run 'make book' first." >&2; exit 1; }
-	$(PY) -m http.server --bind 127.0.0.1 --directory _build/html $(PORT)
+## serve: the built site on http://localhost:$(PORT); PAGE=book/x.md serves that page's
+## `make page` build instead
+serve: $(STAMP)
+	@$(PY) -m booktools.serve --port $(PORT) $(if $(PAGE),--page $(PAGE))
 
 ## gpu: on a machine with an NVIDIA GPU, execute every page with CUDA JAX (the lean path: no
 ## site) and check it with the GPU rules. GPU_PYTHON=<python> uses a Python that already has CUDA

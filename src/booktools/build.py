@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from booktools import BUILD, ROOT, cache
 from booktools.notebooks import notebook_pages, toc_files
 
 STAGING = BUILD / ".staging"
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 PUBLISHED = ("html", "jupyter_execute")
 
 
@@ -159,13 +161,20 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"BUILD FAILED: {problem}", file=sys.stderr)
         return 1
+    page = (ROOT / args.page).resolve() if args.page else None
+    if page and page not in notebook_pages():
+        print(
+            f"BUILD FAILED: {args.page} is not an executable page of _toc.yml: add it to "
+            "_toc.yml (with the jupytext header of an existing page) first.",
+            file=sys.stderr,
+        )
+        return 1
     BUILD.mkdir(parents=True, exist_ok=True)
     staging = BUILD / f"page-{Path(args.page).stem}" if args.page else STAGING
     # The staging folder starts empty: it cannot carry a deleted page's notebook or an old
     # error report forward. Executed notebooks are reused only through the cache (cache.py).
     shutil.rmtree(staging / "_build", ignore_errors=True)
     start = time.perf_counter()
-    page = (ROOT / args.page).resolve() if args.page else None
     timeout = int(load_config().get("execute", {}).get("timeout", 120))
     prepared = cache.prepare([page] if page else notebook_pages(), timeout=timeout)
     if prepared.failed:
@@ -194,9 +203,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     config = single_page_config(page, staging) if page else cached_build_config(staging)
     env = dict(os.environ, PYTHONHASHSEED="0")
-    result = subprocess.run(jupyter_book_command(staging, config), cwd=ROOT, env=env)
+    print("sphinx: writing the site ...", flush=True)
+    # Jupyter Book's log (its banner, the parser configuration, a line per page read, written
+    # and copied) is kept, and shown only when the build fails: under -W any warning does.
+    result = subprocess.run(
+        jupyter_book_command(staging, config),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    sphinx_log = ANSI_COLOUR.sub("", result.stdout)
+    (staging / "jupyter-book.log").write_text(sphinx_log, encoding="utf-8")
     elapsed = time.perf_counter() - start
     if result.returncode != 0 or failure_reports(staging):
+        print(sphinx_log, file=sys.stderr)
         print_failure(staging, result.returncode)
         return 1
     executed = [page] if page else notebook_pages()

@@ -134,6 +134,18 @@ def code_of(page: Path) -> str:
     return "\n".join(as_python(c.source) for c in notebook.cells if c.cell_type == "code")
 
 
+def code_digest(page: Path, root: Path = ROOT) -> str:
+    """A digest of what the page's outputs come from: its code cells (sources and metadata)
+    and the ``jaxbook`` modules they import."""
+    notebook = jupytext.read(page)
+    digest = hashlib.sha256(page_fingerprint(page, "", root).encode())
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.encode())
+            digest.update(json.dumps(cell.get("metadata", {}), sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
 def page_fingerprint(page: Path, environment: str, root: Path = ROOT) -> str:
     digest = hashlib.sha256(environment.encode())
     package_dir = root / "src" / PACKAGE
@@ -175,18 +187,47 @@ def write_fingerprints(fingerprints: dict[str, str], path: Path = CACHE) -> None
     temporary.replace(path / FINGERPRINTS)  # atomic: a killed build leaves the old file
 
 
+KERNEL_LOGS = BUILD / "kernel-logs"
+# ipykernel logs this on every start; it says nothing about the page (the kernel listens on
+# localhost only, for the build's own client).
+KERNEL_NOISE = "Kernel is running over TCP without encryption"
+
+
+def kernel_log(page: str) -> Path:
+    return KERNEL_LOGS / (Path(page).relative_to(ROOT).as_posix().replace("/", "__") + ".log")
+
+
 def execute_page(page: str, timeout: int) -> tuple[str, str | None, float, str | None]:
-    """Execute one page in a fresh kernel, in the page's folder as myst-nb does.
+    """Execute one page in a fresh kernel, in the page's folder as myst-nb does. What the
+    kernel process writes to its own stderr (not the cells' output, which goes into the
+    notebook) goes to a log file, which a failure report includes.
 
     Returns (page, executed notebook as JSON or None, seconds, error report or None)."""
     from jupyter_cache.executors.utils import single_nb_execution
 
     notebook = jupytext.read(page)
-    result = single_nb_execution(
-        notebook, cwd=str(Path(page).parent), timeout=timeout, allow_errors=False
-    )
+    log = kernel_log(page)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
+    try:
+        with log.open("w", encoding="utf-8") as sink:
+            os.dup2(sink.fileno(), 2)  # the kernel, started below, inherits it
+            result = single_nb_execution(
+                notebook, cwd=str(Path(page).parent), timeout=timeout, allow_errors=False
+            )
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
     if result.err is not None:
-        return page, None, result.time, result.exc_string or repr(result.err)
+        report = result.exc_string or repr(result.err)
+        logged = [
+            line
+            for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+            if KERNEL_NOISE not in line
+        ]
+        if logged:
+            report += f"\n(the kernel's own log, {log}:)\n" + "\n".join(logged[-40:])
+        return page, None, result.time, report
     return page, nbformat.writes(notebook), result.time, None
 
 
@@ -230,6 +271,7 @@ def prepare(pages: list[Path], timeout: int, jobs: int | None = None) -> Prepara
             record = None
         if record is not None and fingerprints.get(record.hashkey) == fingerprint:
             report.reused.append(str(page.relative_to(ROOT)))
+            print(f"cache: {page.relative_to(ROOT)} unchanged, outputs from the cache", flush=True)
             continue
         if record is not None:
             cache.remove_cache(record.pk)
@@ -310,7 +352,9 @@ def export_executed(pages: list[Path], target: Path, glue: bool = True) -> list[
             if cell.cell_type == "code":
                 glued.update(extract_glue_data_cell(cell))
                 cell.outputs = coalesce_streams(cell.outputs)
-        notebook.metadata.setdefault("jaxbook", {})["numerics"] = fingerprint
+        stamp = notebook.metadata.setdefault("jaxbook", {})
+        stamp["numerics"] = fingerprint
+        stamp["code_digest"] = code_digest(page)  # `make golden` refuses a stale notebook
         path = target / page.relative_to(ROOT).with_suffix(".ipynb")
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, path)

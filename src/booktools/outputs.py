@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import difflib
 import hashlib
 import json
 import math
@@ -298,6 +299,7 @@ class Page:
     cells: list[Cell]
     glue: dict[str, str]
     numerics: dict[str, Any] = dataclasses.field(default_factory=dict)
+    code_digest: str | None = None  # of the page's code when it was executed
 
     @property
     def source(self) -> str:
@@ -340,7 +342,8 @@ def recorded_files(profile: str = "cpu") -> list[Path]:
 def load_pages(executed: Path, only: list[str] | None = None) -> list[Page]:
     if not executed.is_dir() or not any(executed.rglob("*.ipynb")):
         raise CheckerError(
-            f"no executed notebooks in {executed}: build the book first (`make book`)."
+            f"no executed notebooks in {executed}: build first (`make book`, or "
+            "`make page PAGE=book/<page>.md` for one page)."
         )
     pages = []
     for notebook_file in sorted(executed.rglob("*.ipynb")):
@@ -353,8 +356,17 @@ def load_pages(executed: Path, only: list[str] | None = None) -> list[Page]:
             continue
         glue = glue_values(notebook_file.with_suffix(".glue.json"))
         metadata = notebook.get("metadata", {})
-        fingerprint = (metadata.get("jaxbook", {}) or {}).get("numerics") or {}
-        pages.append(Page(docname, metadata, cells, glue, fingerprint))
+        stamp = metadata.get("jaxbook", {}) or {}
+        pages.append(
+            Page(
+                docname,
+                metadata,
+                cells,
+                glue,
+                stamp.get("numerics") or {},
+                stamp.get("code_digest"),
+            )
+        )
     if only:
         missing = sorted(set(only) - {p.docname for p in pages})
         if missing:
@@ -481,8 +493,57 @@ def page_record(page: Page) -> dict[str, Any]:
     }
 
 
+def page_build_notebook(docname: str) -> Path:
+    """Where ``make page PAGE=<docname>.md`` leaves the page's executed notebook."""
+    return BUILD / f"page-{Path(docname).name}" / "_build" / "jupyter_execute" / f"{docname}.ipynb"
+
+
+def toc_docnames() -> set[str]:
+    from booktools.notebooks import notebook_pages
+
+    return {p.relative_to(ROOT).with_suffix("").as_posix() for p in notebook_pages()}
+
+
+def stale_problems(executed: Path, pages: list[Page], only: list[str] | None) -> list[str]:
+    """Why recording from ``executed`` would lose or misstate work (empty when it is safe)."""
+    from booktools.cache import code_digest
+
+    problems = []
+    in_toc = toc_docnames()
+    for page in pages:
+        source = ROOT / page.source
+        if not source.exists() or page.docname not in in_toc:
+            continue  # an orphan: the full recorder removes its record
+        rebuild = (
+            f"`make page PAGE={page.source}`" if only else "`make book` (or `make page PAGE=...`)"
+        )
+        if page.code_digest != code_digest(source):
+            problems.append(
+                f"{page.source} (or a jaxbook module it imports) changed since it was executed "
+                f"({_shown(executed)}): run {rebuild} first, then record."
+            )
+            continue
+        newer = page_build_notebook(page.docname)
+        notebook = executed / f"{page.docname}.ipynb"
+        if not only and newer.exists() and newer.stat().st_mtime > notebook.stat().st_mtime:
+            problems.append(
+                f"{page.source} has a newer `make page` build than the last `make book`: record "
+                f"it with `make page-golden PAGE={page.source}`, or run `make book` first."
+            )
+    return problems
+
+
 def record(executed: Path, only: list[str] | None = None) -> list[str]:
+    outside = sorted(set(only or []) - toc_docnames())
+    if outside:
+        raise CheckerError(
+            f"nothing recorded: {outside[0]}.md is not a page of _toc.yml; add it there, then "
+            f"`make page PAGE={outside[0]}.md`."
+        )
     pages = load_pages(executed, only)
+    stale = stale_problems(executed, pages, only)
+    if stale:
+        raise CheckerError("nothing recorded:\n" + "\n".join(f"  {p}" for p in stale))
     problems = [p for page in pages for p in kind_problems(page)]
     if problems:
         raise CheckerError(
@@ -711,13 +772,28 @@ def record_for(page: Page, profile: str) -> tuple[Path | None, str | None]:
     return None, None
 
 
-def check_page(page: Page, profile: str, base: dict[str, float]) -> PageResult:
+def edited_cells(recorded_keys: list[str], built_keys: list[str]) -> dict[str, str]:
+    """Built cells that replace recorded ones: ``{built key: recorded key}``. Both lists are
+    aligned in page order; a run of new keys where a run of old keys vanished pairs up by
+    position (an edited cell gets a new key, since its key is a hash of its source)."""
+    matcher = difflib.SequenceMatcher(None, recorded_keys, built_keys, autojunk=False)
+    pairs = {}
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace":
+            for old, new in zip(recorded_keys[i1:i2], built_keys[j1:j2], strict=False):
+                pairs[new] = old
+    return pairs
+
+
+def check_page(
+    page: Page, profile: str, base: dict[str, float], record_command: str = "make golden"
+) -> PageResult:
     result = PageResult(problems=check_alt_text(page) + kind_problems(page))
     path, note = record_for(page, profile)
     if path is None:
         result.problems.append(
             f"{page.source}: no recorded outputs ({_shown(golden_file(page.docname, profile))} "
-            "is missing). Run `make golden` and commit the file."
+            f"is missing). Run `{record_command}` and commit the file."
         )
         return result
     if note:
@@ -726,30 +802,50 @@ def check_page(page: Page, profile: str, base: dict[str, float]) -> PageResult:
     same_numerics = golden.get("numerics") == page.numerics
     page_tol = _override(base, page.options, profile)
     recorded = {c["key"]: c for c in golden["cells"]}
+    built_keys = [c.key for c in page.cells]
+    edited = {
+        new: old
+        for new, old in edited_cells([c["key"] for c in golden["cells"]], built_keys).items()
+        if new not in recorded and old not in built_keys
+    }
 
     def where(cell: Cell) -> str:
         return f"{page.source}, cell {cell.index} [{cell.key}] `{cell.first_line}`"
 
     for cell in page.cells:
-        if cell.key not in recorded:
+        tol = _override(page_tol, cell.options, profile)
+        if cell.key in edited:
+            old = recorded[edited[cell.key]]
+            problems, _ = compare_cell(old["outputs"], cell, tol, profile, same_numerics)
+            change = (
+                "its outputs changed:\n    " + "\n    ".join(problems)
+                if problems
+                else "its outputs are unchanged"
+            )
             result.problems.append(
-                f"{where(cell)}: no recorded expectation (a new or edited cell). "
-                "Run `make golden` and review the diff."
+                f"{where(cell)}: an edited cell (it replaces recorded cell [{old['key']}] "
+                f"`{old.get('source', '')}`); {change}\n    Record it with `{record_command}` "
+                "and review the diff."
             )
             continue
-        tol = _override(page_tol, cell.options, profile)
+        if cell.key not in recorded:
+            result.problems.append(
+                f"{where(cell)}: no recorded expectation (a new cell). "
+                f"Run `{record_command}` and review the diff."
+            )
+            continue
         problems, moves = compare_cell(
             recorded[cell.key]["outputs"], cell, tol, profile, same_numerics
         )
         result.problems += [f"{where(cell)}: {p}" for p in problems]
         if moves:
             result.drifts.append(Drift(where(cell), moves))
-    built_keys = {c.key for c in page.cells}
+    replaced = set(edited.values())
     for key, entry in recorded.items():
-        if key not in built_keys:
+        if key not in built_keys and key not in replaced:
             result.problems.append(
                 f"{page.source}: recorded cell [{key}] `{entry.get('source', '')}` is no longer "
-                "on the page (deleted or edited). Run `make golden` and review the diff."
+                f"on the page (deleted). Run `{record_command}` and review the diff."
             )
     expected_glue = golden.get("glue", {}) or {}
     for name in sorted(set(expected_glue) | set(page.glue)):
@@ -785,6 +881,13 @@ class CheckResult:
     recorded_numerics: list[dict[str, Any]]
 
 
+def record_command(executed: Path, only: list[str] | None) -> str:
+    """The command that records what was checked: one page's build, or the whole book's."""
+    if only and executed.resolve() != EXECUTED.resolve():
+        return " ".join(f"make page-golden PAGE={docname}.md" for docname in only)
+    return "make golden"
+
+
 def check(executed: Path, profile: str | None = None, only: list[str] | None = None) -> CheckResult:
     pages = load_pages(executed, only)
     fingerprints = {json.dumps(p.numerics, sort_keys=True) for p in pages}
@@ -798,7 +901,7 @@ def check(executed: Path, profile: str | None = None, only: list[str] | None = N
     base = tolerances(profile)
     result = CheckResult([], [], [], sum(len(p.cells) for p in pages), profile, current, [])
     for page in pages:
-        page_result = check_page(page, profile, base)
+        page_result = check_page(page, profile, base, record_command(executed, only))
         result.problems += page_result.problems
         result.drifts += page_result.drifts
         result.notes += page_result.notes

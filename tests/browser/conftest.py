@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
-from sitecheck import CHROMIUM, ROOT, PageReport, serve, visit
+from sitecheck import CHROMIUM_ARGS, NO_CHROMIUM, ROOT, PageReport, find_chromium, serve, visit
 
 SITE = Path(os.environ.get("BOOK_HTML") or ROOT / "_build" / "html").resolve()
 REPORTS = pytest.StashKey[dict[str, PageReport]]()
@@ -22,8 +22,13 @@ REPORTS = pytest.StashKey[dict[str, PageReport]]()
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """pytest-playwright's launch options, with Debian's Chromium (never `playwright install`)."""
-    return {**browser_type_launch_args, **CHROMIUM}
+    """pytest-playwright's launch options with the Chromium :func:`find_chromium` finds
+    (``$CHROMIUM``, Playwright's own, or the system's; CI uses Debian's)."""
+    path, source = find_chromium(dict(os.environ))
+    if path is None:
+        pytest.exit(f"{NO_CHROMIUM} ({source})", returncode=1)
+    print(f"\nbrowser tests: Chromium from {source}: {path}")
+    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")

@@ -195,3 +195,54 @@ def test_an_output_that_moves_under_other_numerics_fails_that_variant_by_name(bo
         "FAILED under SSE4_2",
     )
     assert "FAILED under native" not in output(result)
+
+
+NEW_CELL = '```{code-cell} ipython3\nprint("a new cell")\n```\n\n```{code-cell} ipython3\n:tags:'
+PAGE_BUILD = "_build/page-page/_build/jupyter_execute"
+
+
+def test_make_golden_after_a_page_golden_refuses_and_keeps_the_page_record(book):
+    # The loss reported in the contributor-loop issue: `make page` + `make page-golden` recorded
+    # a new cell, then `make golden` (from the older full build) erased it.
+    book.edit("book/page.md", "```{code-cell} ipython3\n:tags:", NEW_CELL)
+    assert book.run("-m", "booktools.build", "--page", "book/page.md").returncode == 0
+    page_check = book.run(
+        "-m", "booktools.outputs", "check", "--executed", PAGE_BUILD, "--page", "book/page"
+    )
+    assert_fails(page_check, "a new cell", "make page-golden PAGE=book/page.md")
+    assert "`make golden`" not in output(page_check)
+    recorded = book.run(
+        "-m", "booktools.outputs", "record", "--executed", PAGE_BUILD, "--page", "book/page"
+    )
+    assert recorded.returncode == 0, output(recorded)
+    before = (book.root / "tests/golden/page.yml").read_text(encoding="utf-8")
+    assert "a new cell" in before
+    assert_fails(
+        book.record(), "book/page.md (or a jaxbook module it imports) changed", "make book"
+    )
+    assert (book.root / "tests/golden/page.yml").read_text(encoding="utf-8") == before
+
+
+def test_recording_refuses_a_module_change_and_a_page_outside_the_toc(book):
+    book.edit("src/jaxbook/faultdemo.py", "42.0", "43.0")
+    assert_fails(book.record(), "book/page.md (or a jaxbook module it imports) changed")
+    outside = book.run(
+        "-m", "booktools.outputs", "record", "--executed", PAGE_BUILD, "--page", "book/nowhere"
+    )
+    assert_fails(outside, "book/nowhere.md is not a page of _toc.yml")
+
+
+def test_an_edited_cell_is_shown_against_the_output_it_replaces(book):
+    book.edit(
+        "book/page.md", 'print("the answer is", answer())', 'print("the answer was", answer())'
+    )
+    assert book.build().returncode == 0
+    result = book.check()
+    assert_fails(
+        result,
+        "book/page.md, cell 1",
+        "an edited cell (it replaces recorded cell",
+        "the answer is 42.0",
+        "the answer was 42.0",
+    )
+    assert "no longer on the page" not in output(result)
