@@ -246,3 +246,14 @@ def test_an_edited_cell_is_shown_against_the_output_it_replaces(book):
         "the answer was 42.0",
     )
     assert "no longer on the page" not in output(result)
+
+
+def test_a_clean_build_log_is_short_and_ends_with_the_site(book):
+    result = book.build()
+    assert result.returncode == 0
+    log = output(result)
+    assert "IPKernelApp" not in log and "Running Jupyter-Book" not in log
+    assert "\x1b[" not in log  # no raw colour codes in a redirected log
+    assert "cache: book/page.md unchanged" in log
+    assert log.rstrip().splitlines()[-1].startswith("Built in ")
+    assert "The site is" in log and len(log.splitlines()) < 15
