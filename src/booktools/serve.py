@@ -45,9 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     signal.signal(signal.SIGTERM, _stop)
     start = f"{args.page.removesuffix('.md')}.html" if args.page else "index.html"
-    print(
-        f"Serving {shown(site)} on http://localhost:{args.port}/{start} (Ctrl-C stops)"
-    )
+    print(f"Serving {shown(site)} on http://localhost:{args.port}/{start} (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
