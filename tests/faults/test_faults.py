@@ -53,11 +53,22 @@ def test_a_src_change_that_breaks_an_import_fails_the_build(book):
 
 
 def test_a_cell_without_expectation_and_an_expectation_without_cell(book):
-    book.edit("book/page.md", 'print("the answer is", answer())', 'print("the answer:", answer())')
-    assert book.build().returncode == 0
-    assert_fails(
-        book.check(), "no recorded expectation", "is no longer on the page", "book/page.md"
+    # A new first cell, and the pitfall cell deleted: nothing on the page replaces the other.
+    book.edit(
+        "book/page.md", "# A page\n", '# A page\n\n```{code-cell} ipython3\nprint("new")\n```\n'
     )
+    book.edit(
+        "book/page.md", "```{code-cell} ipython3\n:tags: [raises-exception]\n\n1 / 0\n```", ""
+    )
+    assert book.build().returncode == 0
+    result = book.check()
+    assert_fails(
+        result,
+        "book/page.md, cell 1",
+        "no recorded expectation (a new cell)",
+        "`1 / 0` is no longer on the page (deleted)",
+    )
+    assert "an edited cell" not in output(result)
 
 
 def record_a_division_pitfall_then_change_it(book, new_body: str):
