@@ -44,6 +44,9 @@ from booktools import BUILD, ROOT, numerics
 CACHE = BUILD / ".jupyter_cache"
 FINGERPRINTS = "jaxbook-fingerprints.json"
 PACKAGE = "jaxbook"
+# Bumped when what is cached changes (2: streams merged exactly, `merge_streams`), so that no
+# notebook cached by an older build is reused.
+CACHE_FORMAT = 2
 
 
 # --------------------------------------------------------------------------- fingerprints
@@ -123,6 +126,7 @@ def environment_fingerprint(root: Path = ROOT) -> str:
     digest.update(json.dumps(library_versions(), sort_keys=True).encode())
     digest.update(json.dumps(numerics_settings(), sort_keys=True).encode())
     digest.update(json.dumps(build_numerics(), sort_keys=True).encode())
+    digest.update(f"cache format {CACHE_FORMAT}".encode())
     return digest.hexdigest()
 
 
@@ -310,7 +314,7 @@ def _execute_and_cache(pages, stale, workers, timeout, report, cache, fingerprin
                 continue
             record = cache.cache_notebook_bundle(
                 CacheBundleIn(
-                    nbformat.reads(executed, as_version=4),
+                    merge_streams(nbformat.reads(executed, as_version=4)),
                     str(page),
                     data={"execution_seconds": seconds},
                 ),
@@ -321,6 +325,32 @@ def _execute_and_cache(pages, stale, workers, timeout, report, cache, fingerprin
             write_fingerprints(fingerprints)
             report.executed.append((shown, seconds))
             print(f"cache: executed {shown} in {seconds:.1f} s", flush=True)
+
+
+def merge_streams(notebook):
+    """Each code cell's stream outputs of one name joined into the first, text exactly as the
+    kernel sent it.
+
+    A kernel sends a cell's printed text in chunks whose boundaries depend on timing (one
+    `print(a, b)` can arrive as two). myst-nb merges a cell's streams too, but it ends each
+    chunk with a newline (``rstrip() + "\\n"``), so a line split between two chunks is shown
+    as two lines, differently from build to build. Merged here first, the text myst-nb and
+    the output checker see is the text that was printed.
+    """
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        merged, first = [], {}
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                name = output["name"]
+                if name in first:
+                    first[name]["text"] += output["text"]
+                    continue
+                first[name] = output
+            merged.append(output)
+        cell.outputs = merged
+    return notebook
 
 
 def export_executed(pages: list[Path], target: Path, glue: bool = True) -> list[Path]:
