@@ -171,18 +171,24 @@ def environment_table(environment: BuildEnvironment) -> nodes.table:
         *environment.library_items(),
         ("Built", format_date(environment.built)),
     ]
+    return two_column_table(("What", "Version or name"), rows, widths=(30, 70))
+
+
+def two_column_table(
+    header: tuple[str, str], rows: list[tuple[str, str]], widths: tuple[int, int]
+) -> nodes.table:
     table = nodes.table(classes=[TABLE_CLASS, "colwidths-auto"])
     tgroup = nodes.tgroup(cols=2)
     table += tgroup
-    tgroup += nodes.colspec(colwidth=30)
-    tgroup += nodes.colspec(colwidth=70)
+    for width in widths:
+        tgroup += nodes.colspec(colwidth=width)
     thead = nodes.thead()
     tgroup += thead
-    thead += _row("What", "Version or name")
+    thead += _row(*header)
     tbody = nodes.tbody()
     tgroup += tbody
-    for what, value in rows:
-        tbody += _row(what, value)
+    for row in rows:
+        tbody += _row(*row)
     return table
 
 
@@ -272,21 +278,12 @@ class NumericsVerificationDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         root = Path(self.env.srcdir)
-        table = nodes.table(classes=[TABLE_CLASS, "colwidths-auto"])
-        tgroup = nodes.tgroup(cols=2)
-        table += tgroup
-        tgroup += nodes.colspec(colwidth=25)
-        tgroup += nodes.colspec(colwidth=75)
-        thead = nodes.thead()
-        tgroup += thead
-        thead += _row("Page", "Recorded outputs verified")
-        tbody = nodes.tbody()
-        tgroup += tbody
+        rows = []
         for record in sorted((root / "tests" / "golden").glob("*.yml")):
-            docname = f"book/{record.stem}"
             self.env.note_dependency(str(record))
-            tbody += _row(f"{record.stem}.md", page_verification(docname, root))
-        return [table]
+            rows.append((f"{record.stem}.md", page_verification(f"book/{record.stem}", root)))
+        header = ("Page", "Recorded outputs verified")
+        return [two_column_table(header, rows, widths=(25, 75))]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

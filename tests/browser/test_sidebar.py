@@ -34,6 +34,16 @@ def visible_toggle(page, kind: str):
     return visible[0]
 
 
+def activate(page, toggle, how: str) -> None:
+    """Press the toggle as a reader would: a click, or Enter on the focused button."""
+    if how == "click":
+        toggle.click()
+    else:
+        toggle.focus()
+        page.keyboard.press("Enter")
+    page.wait_for_timeout(300)
+
+
 def dialog_open(page, kind: str) -> bool:
     return page.evaluate(f"document.getElementById('pst-{kind}-sidebar-modal').open")
 
@@ -44,12 +54,7 @@ def test_on_a_phone_the_visible_toggle_opens_the_sidebar(page_at, kind, how):
     page = page_at(390, 844)
     toggle = visible_toggle(page, kind)
     assert not dialog_open(page, kind)
-    if how == "click":
-        toggle.click()
-    else:
-        toggle.focus()
-        page.keyboard.press("Enter")
-    page.wait_for_timeout(300)
+    activate(page, toggle, how)
     assert dialog_open(page, kind), f"{PAGE} at 390 px: the {kind} toggle did not open its sidebar"
     if kind == "primary":  # the chapter list is there to tap
         assert page.locator("#pst-primary-sidebar-modal a[href$='vmap.html']").first.is_visible()
@@ -65,12 +70,7 @@ def test_on_a_laptop_the_visible_toggle_hides_and_shows_the_chapter_list(page_at
     assert sidebar.is_visible()
     toggle = visible_toggle(page, "primary")
     for shown_after in (False, True):
-        if how == "click":
-            toggle.click()
-        else:
-            toggle.focus()
-            page.keyboard.press("Enter")
-        page.wait_for_timeout(300)
+        activate(page, toggle, how)
         assert sidebar.is_visible() == shown_after, (
             f"{PAGE} at 1366 px: the primary toggle did not {'show' if shown_after else 'hide'} "
             "the chapter list"
