@@ -39,7 +39,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from booktools import BUILD, ROOT, numerics
+from booktools import BUILD, ROOT, kernel_errors, numerics
 
 CACHE = BUILD / ".jupyter_cache"
 FINGERPRINTS = "jaxbook-fingerprints.json"
@@ -127,6 +127,7 @@ def environment_fingerprint(root: Path = ROOT) -> str:
     digest.update(json.dumps(numerics_settings(), sort_keys=True).encode())
     digest.update(json.dumps(build_numerics(), sort_keys=True).encode())
     digest.update(f"cache format {CACHE_FORMAT}".encode())
+    digest.update(Path(kernel_errors.__file__).read_bytes())  # what a pitfall's traceback shows
     return digest.hexdigest()
 
 
@@ -301,6 +302,8 @@ def prepare(pages: list[Path], timeout: int, jobs: int | None = None) -> Prepara
 def _execute_and_cache(pages, stale, workers, timeout, report, cache, fingerprints) -> None:
     from jupyter_cache.base import CacheBundleIn
 
+    # Every kernel started from here on shows readable tracebacks (booktools.kernel_errors).
+    os.environ["IPYTHONDIR"] = str(kernel_errors.write_startup_file(BUILD / "ipython"))
     print(f"cache: executing {len(pages)} page(s) with {workers} worker(s)", flush=True)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(execute_page, str(page), timeout) for page in pages]
