@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
 
-.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant
+.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant pdf
 
 # The environment is (re)installed only when requirements.txt or pyproject.toml changes.
 $(STAMP): requirements.txt pyproject.toml
@@ -24,6 +24,11 @@ venv: $(STAMP)
 ## book: build the site into _build/html, executing every page
 book: $(STAMP)
 	$(PY) -m booktools.build
+
+## pdf: the whole book as one PDF, _build/html/jaxbook.pdf (after `make book`: Sphinx's
+## single-page HTML of the last build's outputs, printed by Chromium; nothing is executed)
+pdf: $(STAMP)
+	$(PY) -m booktools.pdf
 
 ## execute: the lean path: execute every page into _build/jupyter_execute, build no site
 execute: $(STAMP)
@@ -39,6 +44,7 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory numerics-variant
 	$(MAKE) --no-print-directory portability
 	$(MAKE) --no-print-directory faults
+	$(MAKE) --no-print-directory pdf
 	$(MAKE) --no-print-directory browser
 
 lint: $(STAMP) lint-workflows

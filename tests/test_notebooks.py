@@ -51,3 +51,41 @@ def test_generate_writes_one_notebook_per_executable_page(tmp_path):
     first = notebook["cells"][0]
     assert first["cell_type"] == "code" and "colab-install" in first["metadata"]["tags"]
     assert "jupytext" not in notebook["metadata"]
+    for path in written:  # Jupyter renders no literalinclude: the notebooks show the code
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "markdown":
+                assert "{literalinclude}" not in "".join(cell["source"]), path
+
+
+LISTING_PAGE = """Text before.
+
+````{dropdown} Source of two functions
+```{literalinclude} /src/mod.py
+:pyobject: second
+:caption: mod.second
+```
+````
+
+```{literalinclude} /src/mod.py
+:start-at: def first
+:end-before: def second
+```
+"""
+
+
+def test_inline_listings_shows_the_code_literalinclude_selects(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/mod.py").write_text(
+        "import os\n\n\ndef first():\n    return 1\n\n\ndef second():\n    return 2\n"
+    )
+    markdown = notebooks.inline_listings(LISTING_PAGE, root=tmp_path)
+    assert "{literalinclude}" not in markdown and "{dropdown}" not in markdown
+    assert "<details><summary>Source of two functions</summary>" in markdown
+    assert "*mod.second*\n\n```python\ndef second():\n    return 2\n```" in markdown
+    assert "```python\ndef first():\n    return 1\n```" in markdown  # start-at .. end-before
+    assert "import os" not in markdown and markdown.startswith("Text before.")
+
+
+def test_inline_listings_names_a_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="/src/gone.py"):
+        notebooks.inline_listings("```{literalinclude} /src/gone.py\n```\n", root=tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -25,10 +26,10 @@ OKABE_ITO = {
 
 @pytest.fixture(autouse=True)
 def _restore():
-    """Each test starts from matplotlib's defaults and the PNG format, and closes its figures."""
+    """Each test starts from matplotlib's defaults and the SVG format, and closes its figures."""
     saved = mpl.rcParams.copy()
     yield
-    plotting.use_book_style(fmt="png")
+    plotting.use_book_style(fmt="svg")
     mpl.rcParams.update(saved)
     plt.close("all")
 
@@ -56,14 +57,48 @@ def test_new_figure_returns_figure_and_axes_in_the_book_style():
     assert tuple(fig.get_size_inches()) == (3.0, 2.0) and not hasattr(ax, "shape")
 
 
-def test_png_is_the_default_and_svg_is_kept_by_new_figure():
+def test_svg_is_the_default_and_png_is_kept_by_new_figure():
     plotting.use_book_style()
-    assert plotting.current_format() == "png"
-    plotting.use_book_style(fmt="svg")
-    plotting.new_figure()  # re-applies the style, keeps the page's choice
     assert plotting.current_format() == "svg"
     plotting.use_book_style(fmt="png")
+    plotting.new_figure()  # re-applies the style, keeps the page's choice
     assert plotting.current_format() == "png"
+    plotting.use_book_style(fmt="svg")
+    assert plotting.current_format() == "svg"
+
+
+def test_new_figure_stacks_panels_at_the_phone_width():
+    fig, axes = plotting.new_figure(nrows=2)
+    width, height = fig.get_size_inches()
+    assert width == plotting.MAX_WIDTH and height == pytest.approx(2 * plotting.PANEL_HEIGHT)
+    assert axes.shape == (2,)
+
+
+def test_a_figure_wider_than_a_phone_allows_is_refused():
+    with pytest.raises(ValueError, match="unreadable on a phone"):
+        plotting.new_figure(ncols=2, figsize=(9, 3.4))
+
+
+def test_no_text_in_the_style_is_smaller_than_the_minimum():
+    plotting.use_book_style()
+    keys = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+            "ytick.labelsize", "legend.fontsize")  # fmt: skip
+    sizes = {key: mpl.font_manager.FontProperties(size=mpl.rcParams[key]).get_size_in_points()
+             for key in keys}  # fmt: skip
+    assert min(sizes.values()) >= plotting.MIN_FONT_PT, sizes
+
+
+def test_text_of_a_full_width_figure_is_9_px_in_a_phone_column():
+    # What tests/browser measures on the pages: an SVG's text, scaled to a 358 px column.
+    fig, ax = plotting.new_figure()
+    ax.plot([0, 1], [0, 1])
+    ax.set_xlabel("step")
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg")
+    svg = buffer.getvalue()
+    viewbox_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+    smallest = min(float(size) for size in re.findall(r"font-size[:=]\s*\"?([\d.]+)", svg))
+    assert smallest * 358 / viewbox_width >= 9
 
 
 def test_unknown_format_is_refused():
@@ -85,3 +120,22 @@ def test_svg_keeps_text_as_text_and_is_the_same_on_every_run():
     first, second = render(), render()
     assert ">step</text>" in first  # a label, not glyph paths
     assert first == second
+
+
+def test_log_axes_label_ticks_in_plain_digits():
+    # Superscript exponents (10²) are drawn at 70 % of the text size: unreadable on a phone.
+    fig, ax = plotting.new_figure()
+    ax.semilogy([1, 2, 3], [1e-4, 1, 1e6])
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and not any("$" in label or "^" in label for label in labels), labels
+    assert "1" in labels and "1e6" in labels
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [(0, "0"), (0.001, "0.001"), (1, "1"), (250, "250"), (10000, "10000"), (1e5, "1e5"),
+     (3e-6, "3e-6"), (-0.5, "-0.5")],
+)  # fmt: skip
+def test_plain_number(value, label):
+    assert plotting.plain_number(value) == label

@@ -27,7 +27,9 @@ ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 PUBLISHED = ("html", "jupyter_execute")
 
 
-def jupyter_book_command(staging: Path, config: Path | None = None) -> list[str]:
+def jupyter_book_command(
+    staging: Path, config: Path | None = None, builder: str = "html"
+) -> list[str]:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     return [
         str(jupyter_book),
@@ -36,12 +38,12 @@ def jupyter_book_command(staging: Path, config: Path | None = None) -> list[str]
         *(["--config", str(config)] if config else []),
         "--path-output",
         str(staging),
-        "--all",  # execute every page on every build: outputs never lag behind src/
+        "--all",  # a fresh Sphinx environment: no page is left unwritten (outputs: cache.py)
         "-W",  # warnings are errors
         "-n",  # nitpicky: broken references are warnings, hence errors
         "--keep-going",  # report every problem of the build, not only the first
         "--builder",
-        "html",
+        builder,
     ]
 
 

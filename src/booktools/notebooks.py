@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import jupytext
 import nbformat
@@ -63,6 +64,55 @@ def install_cell_source(package: str, pins: dict[str, str]) -> str:
     return INSTALL_CELL.format(package=package, pins=wanted)
 
 
+# A page shows module source with ```{literalinclude} /src/...``` (long ones inside a
+# ````{dropdown}````); Jupyter renders neither directive, so a notebook gets the code itself.
+LITERALINCLUDE = re.compile(
+    r"^```\{literalinclude\}[ \t]+(?P<path>\S+)[ \t]*\n(?P<options>(?::[^\n]*\n)*)```[ \t]*$",
+    re.MULTILINE,
+)
+DROPDOWN = re.compile(
+    r"^````\{dropdown\}[ \t]*(?P<title>[^\n]*)\n(?P<body>.*?)^````[ \t]*$", re.MULTILINE | re.DOTALL
+)
+
+
+SELECTION_OPTIONS = {"pyobject", "start-at", "start-after", "end-at", "end-before", "lines"}
+
+
+def included_source(path: str, options: dict[str, str], root: Path = ROOT) -> str:
+    """What ``literalinclude`` shows for ``path`` (from the book's root when it starts with
+    ``/``) and ``options``: Sphinx's own reader, so a notebook shows what the page shows."""
+    from sphinx.directives.code import LiteralIncludeReader
+
+    filename = root / path.lstrip("/")
+    if not filename.is_file():
+        raise FileNotFoundError(f"literalinclude of a missing file: {path}")
+    selection = {key: value for key, value in options.items() if key in SELECTION_OPTIONS}
+    text, _ = LiteralIncludeReader(
+        str(filename), selection, SimpleNamespace(source_encoding="utf-8")
+    ).read()
+    return text
+
+
+def inline_listings(markdown: str, root: Path = ROOT) -> str:
+    """Markdown with every ``literalinclude`` replaced by a Python code block of the lines it
+    selects (its caption above it), and every ``dropdown`` by an HTML ``<details>``."""
+
+    def listing(match: re.Match) -> str:
+        options = dict(
+            (line[1:].split(":", 1) + [""])[:2] for line in match["options"].splitlines()
+        )
+        options = {key.strip(): value.strip() for key, value in options.items()}
+        code = included_source(match["path"], options, root).rstrip("\n")
+        caption = f"*{options['caption']}*\n\n" if options.get("caption") else ""
+        return f"{caption}```python\n{code}\n```"
+
+    def details(match: re.Match) -> str:
+        title, body = match["title"].strip(), match["body"].strip()
+        return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>"
+
+    return DROPDOWN.sub(details, LITERALINCLUDE.sub(listing, markdown))
+
+
 def has_kernel(path: Path) -> bool:
     text = path.read_text(encoding="utf-8")
     if not text.startswith("---"):
@@ -76,6 +126,8 @@ def generate(out: Path, package: str) -> list[Path]:
     written = []
     for page in notebook_pages():
         notebook = jupytext.read(page)
+        for markdown in (c for c in notebook.cells if c.cell_type == "markdown"):
+            markdown.source = inline_listings(markdown.source)
         install = nbformat.v4.new_code_cell(cell, metadata={"tags": ["colab-install"]})
         notebook.cells.insert(0, install)
         notebook.metadata.pop("jupytext", None)  # a plain notebook, not paired with a .md

@@ -239,7 +239,7 @@ def grid_predictions(
     return xx, yy, np.asarray(predict_fn(points)).reshape(xx.shape)
 
 
-def plot_digit_grid(images: np.ndarray, titles: Sequence[str], ncols: int = 10):
+def plot_digit_grid(images: np.ndarray, titles: Sequence[str], ncols: int = 8):
     """Digits (rows of 64 pixels, or 8×8 images) in a grid, one title each; returns the figure.
 
     The digits are tiled into one picture on one axes: a grid of small axes would look the same
@@ -258,7 +258,7 @@ def plot_digit_grid(images: np.ndarray, titles: Sequence[str], ncols: int = 10):
     for i, (image, title) in enumerate(zip(images, titles, strict=True)):
         top, left = (i // ncols) * cell_h + 3, (i % ncols) * cell_w + 1
         canvas[top : top + height, left : left + width] = image
-        ax.text(left + width / 2 - 0.5, top - 1, title, ha="center", va="bottom", fontsize=8)
+        ax.text(left + width / 2 - 0.5, top - 1, title, ha="center", va="bottom")
     cmap = mpl.colormaps["gray_r"].with_extremes(bad="white")
     ax.imshow(canvas, cmap=cmap, vmin=-0.15, vmax=1, interpolation="nearest")
     ax.axis("off")
@@ -266,21 +266,22 @@ def plot_digit_grid(images: np.ndarray, titles: Sequence[str], ncols: int = 10):
 
 
 def plot_histories(histories: dict[str, History]):
-    """Loss (left, log scale) and validation accuracy (right) against the step, one colour per
+    """Loss (top, log scale) and validation accuracy (bottom) against the step, one colour per
     run: solid lines for the training set, dashed for the validation set."""
     from jaxbook.plotting import new_figure
 
-    fig, (loss_ax, acc_ax) = new_figure(2, figsize=(9, 3.8))
+    fig, (loss_ax, acc_ax) = new_figure(nrows=2, sharex=True)
     for i, (name, h) in enumerate(histories.items()):
         steps = np.asarray(h.step)
         colour = f"C{i}"
         loss_ax.plot(steps, h.train_loss, color=colour)
         loss_ax.plot(steps, h.val_loss, color=colour, linestyle="--")
         acc_ax.plot(steps, 100 * np.asarray(h.val_accuracy), color=colour, label=name)
-    loss_ax.set(xlabel="step", ylabel="cross-entropy (nats)", yscale="log")
-    loss_ax.set_title("solid: training set, dashed: validation set", fontsize=10)
+    loss_ax.set(ylabel="cross-entropy (nats)", yscale="log")
+    loss_ax.yaxis.set_minor_formatter(mpl.ticker.NullFormatter())  # no 6×10⁻¹ clutter
+    loss_ax.set_title("solid: training set, dashed: validation set")
     acc_ax.set(xlabel="step", ylabel="validation accuracy (%)")
-    acc_ax.legend(fontsize=8, loc="lower right")
+    acc_ax.legend(loc="lower right")
     return fig
 
 

@@ -91,6 +91,7 @@ def make_scratch(root: Path) -> ScratchBook:
     if (ROOT / "book" / "_static").is_dir():
         shutil.copytree(ROOT / "book" / "_static", root / "book" / "_static")
     book.write("_toc.yml", TOC)
+    shutil.copy(ROOT / "book" / "references.bib", root / "book" / "references.bib")  # _config.yml's
     book.write("book/index.md", "# Scratch book\n\nA book for fault injection.\n")
     book.write("book/page.md", PAGE)
     # The book's package, plus a module standing in for the chapter code a fault changes.

@@ -28,6 +28,15 @@ def test_a_cell_that_raises_fails_the_build_naming_page_and_error(book):
     assert_fails(book.build(), "book/page", "ValueError", "boom", "BUILD FAILED")
 
 
+def test_a_question_whose_distractor_is_the_output_fails_the_build(book):
+    # jaxbook.quiz: the author's answer is 5, but the build computes 4, one of the distractors.
+    question = 'from jaxbook.quiz import predict\npredict("sum", "print(2 + 2)", "5", ["4"], "why")'
+    book.edit("book/page.md", 'print("the answer is", answer())', question)
+    assert_fails(
+        book.build(), "book/page", "ValueError", "the distractor '4' is what the snippet outputs"
+    )
+
+
 def test_a_cell_past_the_timeout_fails_the_build(book):
     book.edit("_config.yml", "timeout: 120", "timeout: 2")
     book.edit("book/page.md", 'print("the answer is", answer())', "import time; time.sleep(30)")
