@@ -11,6 +11,7 @@ from booktools.html_fixes_ext import (
     unique_scripts,
     used_icons,
     without_icon_script,
+    without_search_scripts,
 )
 
 THEBE = 'const THEBE_JS_URL = "https://unpkg.com/thebe@0.8.2/lib/index.js"'
@@ -71,3 +72,16 @@ def test_mathjax_scripts_are_recognised():
     assert is_mathjax(_JavaScript("mathjax/startup.js", defer="defer"))
     assert is_mathjax(_JavaScript(None, body='window.MathJax = {"loader": {}}'))
     assert not is_mathjax(_JavaScript("_static/doctools.js"))
+
+
+def test_search_scripts_stay_only_where_search_runs():
+    head = (
+        '<meta name="viewport" content="width=device-width"/>\n'
+        '    <script src="../_static/searchtools.js"></script>\n'
+        '    <script src="../_static/language_data.js"></script>\n'
+        '    <script src="../searchindex.js"></script>\n'
+    )
+    lighter = without_search_scripts(head, "book/jit", "False")
+    assert "script" not in lighter and "viewport" in lighter
+    assert without_search_scripts(head, "search", "False") == head
+    assert without_search_scripts(head, "book/jit", True) == head

@@ -6,6 +6,9 @@ Lighter pages (tests/browser: test_pages.py, test_icon_font.py):
   page in its toctree* has equations, so the front page loaded 1.2 MB of MathJax for none.
   MathJax is loaded in parts (its TeX input, HTML output and assistive MathML), without the
   400 kB context menu that its combined ``tex-chtml.js`` carries.
+- Only the search page loads Sphinx's search scripts and the search index (about 110 kB,
+  growing with the book): pydata-sphinx-theme loads them on every page for its
+  search-as-you-type, which is off here, so its other pages never use them.
 - The theme's icons come from its own icon-font CSS, with the fonts cut down to the glyphs
   the site shows (fontTools, which matplotlib already needs), instead of ``fontawesome.js``,
   a 1.5 MB script that every page loaded to draw about twenty icons.
@@ -126,10 +129,23 @@ def without_icon_script(html: str) -> str:
     return ICON_SCRIPT.sub("", str(html))
 
 
+SEARCH_SCRIPTS = re.compile(
+    r"\s*<script[^>]*(?:searchtools\.js|language_data\.js|searchindex\.js)[^>]*>\s*</script>"
+)
+
+
+def without_search_scripts(html: str, pagename: str, search_as_you_type: Any) -> str:
+    """The theme's extra <head> without the search scripts, except where search runs."""
+    if pagename == "search" or str(search_as_you_type).lower() == "true":
+        return str(html)
+    return SEARCH_SCRIPTS.sub("", str(html))
+
+
 def add_template_filter(app: Sphinx) -> None:
     templates = getattr(app.builder, "templates", None)
     if templates is not None and hasattr(templates, "environment"):
         templates.environment.filters["jaxbook_without_icon_script"] = without_icon_script
+        templates.environment.filters["jaxbook_without_search_scripts"] = without_search_scripts
 
 
 def add_templates(app: Sphinx, config: Config) -> None:

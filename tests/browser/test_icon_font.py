@@ -11,7 +11,8 @@ from sitecheck import PAGES, fail_on
 pytestmark = pytest.mark.browser
 
 # For each icon on the page: is it visible, hidden from assistive technology (or labelled, as the
-# theme switch's "Light" and "Dark" are), named by its control, and does its glyph come from the icon font (not a fallback font's empty box)?
+# theme switch's "Light" and "Dark" are), named by its control, and does its glyph come from the
+# icon font (not a fallback font's empty box)?
 ICONS = """async () => {
   await document.fonts.ready;
   const canvas = document.createElement("canvas").getContext("2d");
@@ -21,9 +22,10 @@ ICONS = """async () => {
     const control = el.closest("a, button, label");
     const name = control ? (control.getAttribute("aria-label") || control.getAttribute("title") ||
                             control.innerText || "").trim() : "(no control)";
-    let glyph = true;
+    let glyph = true, size = box.height;
     if (el.tagName === "I") {  // the icon font: the glyph of ::before, drawn in that font alone
       const before = getComputedStyle(el, "::before");
+      size = parseFloat(before.fontSize);  // fa-lg squeezes the box's line height, not the glyph
       const text = before.content.replace(/^"|"$/g, "");
       const font = `${before.fontWeight} 40px ${before.fontFamily}`;
       canvas.font = `${font}, monospace`;
@@ -31,7 +33,7 @@ ICONS = """async () => {
       canvas.font = "40px monospace";
       glyph = text.length > 0 && text !== "none" && withIcon !== canvas.measureText(text).width;
     }
-    return {cls: el.getAttribute("class"), width: box.width, height: box.height, glyph, name,
+    return {cls: el.getAttribute("class"), width: box.width, height: size, glyph, name,
             hidden: !!el.closest('[aria-hidden="true"]'),
             label: el.getAttribute("aria-label") || el.getAttribute("title") ||
                    (el.querySelector("title") || {}).textContent || ""};
