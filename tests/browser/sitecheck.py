@@ -109,6 +109,10 @@ class PageReport:
     # One entry per dropdown solution (sphinx-exercise): is its body visible before a click?
     solutions_shown: list[bool] = field(default_factory=list)
     axe: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Every URL of the site the page requested, with its size in bytes.
+    resources: dict[str, int] = field(default_factory=dict)
+    # Elements of mathematics on the page (typeset or not): MathJax belongs only where this > 0.
+    math_elements: int = 0
 
     @property
     def total_weight(self) -> int:
@@ -177,6 +181,7 @@ COLLECT = """async () => {
     provenance: note && visible(note) ? note.innerText : null,
     buttons,
     solutionsShown: solutions,
+    math: document.querySelectorAll("div.math, span.math, mjx-container").length,
   };
 }"""
 
@@ -257,6 +262,7 @@ def visit(browser: Browser, base_url: str, name: str, path: str, *, axe: bool = 
             if url.startswith(own_origin):
                 kind = weight_kind(url)
                 report.weight[kind] = report.weight.get(kind, 0) + int(size)
+                report.resources[url] = report.resources.get(url, 0) + int(size)
         report.images = data["images"]
         report.links = data["links"]
         report.ids = set(data["ids"])
@@ -266,6 +272,7 @@ def visit(browser: Browser, base_url: str, name: str, path: str, *, axe: bool = 
         report.provenance = data["provenance"]
         report.buttons = data["buttons"]
         report.solutions_shown = data["solutionsShown"]
+        report.math_elements = data["math"]
         recording[0] = False
         if axe:
             report.axe["light"] = run_axe(page)
@@ -353,6 +360,16 @@ def problems_links(report: PageReport, site_dir: Path, base_url: str) -> list[st
         if fragment not in ids:
             problems.append(f"{report.name}: broken anchor {parts.path}#{fragment} (no such id)")
     return problems
+
+
+def problems_mathjax(report: PageReport) -> list[str]:
+    """MathJax (about 1 MB with its fonts) loads on a page exactly when the page has math."""
+    loaded = [url for url in report.resources if "/mathjax/" in urlsplit(url).path]
+    if loaded and not report.math_elements:
+        return [f"{report.name}: loads MathJax ({len(loaded)} files) but shows no math"]
+    if report.math_elements and not loaded:
+        return [f"{report.name}: shows {report.math_elements} math elements but loads no MathJax"]
+    return []
 
 
 def problems_axe(report: PageReport, theme: str) -> list[str]:

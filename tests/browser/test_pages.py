@@ -13,6 +13,7 @@ from sitecheck import (
     problems_external,
     problems_images,
     problems_links,
+    problems_mathjax,
 )
 
 pytestmark = pytest.mark.browser
@@ -67,6 +68,11 @@ def test_page_weight_within_budget(reports, name):
                 f"{PAGE_WEIGHT_BUDGET:,} (expectations.py): {report.weight}"
             ]
         )
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_mathjax_loads_only_where_there_is_math(reports, name):
+    fail_on(problems_mathjax(reports[name]))
 
 
 @pytest.mark.parametrize("name", PAGES)

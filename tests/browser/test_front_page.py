@@ -1,0 +1,68 @@
+"""The front page invites: one card per chapter saying what the reader will be able to do after
+it, a logo with alt text, and a footer that reads naturally."""
+
+from __future__ import annotations
+
+import pytest
+from sitecheck import PAGES, fail_on
+
+pytestmark = pytest.mark.browser
+
+CHAPTERS = [name for name in PAGES if name not in ("book/index", "book/status")]
+
+CARDS = """() => [...document.querySelectorAll("article .sd-card")].map(card => {
+  const link = card.querySelector("a[href]");
+  const box = card.getBoundingClientRect();
+  const body = card.querySelector(".sd-card-text");
+  return {href: link ? link.getAttribute("href") : null, text: body ? body.innerText.trim() : "",
+          left: box.left, right: box.right};
+})"""
+
+
+@pytest.fixture(params=[390, 1366])
+def front(request, browser, base_url):
+    context = browser.new_context(viewport={"width": request.param, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base_url}book/index.html", wait_until="load")
+    yield request.param, page
+    context.close()
+
+
+def test_one_card_per_chapter_saying_what_you_will_be_able_to_do(front):
+    width, page = front
+    cards = page.evaluate(CARDS)
+    linked = [card["href"].removesuffix(".html") for card in cards if card["href"]]
+    expected = [name.removeprefix("book/") for name in CHAPTERS]
+    problems = []
+    if linked != expected:
+        problems.append(f"index at {width} px: the cards link to {linked}, expected {expected}")
+    for card in cards:
+        sentence = card["text"]
+        if len(sentence) < 40 or not sentence.endswith("."):
+            problems.append(f"index: the card for {card['href']} has no sentence: {card['text']!r}")
+        if card["left"] < 0 or card["right"] > width:
+            problems.append(f"index at {width} px: the card for {card['href']} leaves the screen")
+    fail_on(problems)
+
+
+def test_logo_with_alt_text(front):
+    width, page = front
+    if width == 390:
+        page.locator(".primary-toggle:visible").first.click()
+        page.wait_for_timeout(300)
+    logos = page.evaluate(
+        """() => [...document.querySelectorAll("img.logo__image")].filter(img =>
+              img.checkVisibility()).map(img => ({alt: img.alt, width: img.naturalWidth,
+                                                 src: img.getAttribute("src")}))"""
+    )
+    assert logos, f"index at {width} px: no visible logo"
+    for logo in logos:
+        assert logo["width"] > 0, f"the logo {logo['src']} did not load"
+        assert logo["alt"].strip(), f"the logo {logo['src']} has no alt text"
+
+
+def test_footer_reads_naturally(front):
+    width, page = front
+    footer = " ".join(page.locator("footer.bd-footer-content").inner_text().split())
+    assert "By the jaxbook contributors" in footer, footer
+    assert "By The" not in footer, footer
