@@ -5,6 +5,7 @@ from __future__ import annotations
 from sphinx.builders.html._assets import _JavaScript
 
 from booktools.html_fixes_ext import (
+    citations_as_list_items,
     deduplicate_scripts,
     icon_codepoints,
     is_mathjax,
@@ -85,3 +86,11 @@ def test_search_scripts_stay_only_where_search_runs():
     assert "script" not in lighter and "viewport" in lighter
     assert without_search_scripts(head, "search", "False") == head
     assert without_search_scripts(head, "book/jit", True) == head
+
+
+def test_bibliography_entries_become_list_items():
+    body = '<div role="list" class="citation-list"><div class="citation" role="doc-biblioentry">'
+    context = {"body": body}
+    citations_as_list_items(None, "book/references", "page.html", context, None)
+    assert 'role="doc-biblioentry"' not in context["body"]
+    assert '<div class="citation" role="listitem">' in context["body"]

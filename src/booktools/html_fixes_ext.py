@@ -141,6 +141,19 @@ def without_search_scripts(html: str, pagename: str, search_as_you_type: Any) ->
     return SEARCH_SCRIPTS.sub("", str(html))
 
 
+def citations_as_list_items(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """Entries of a bibliography are ``listitem``s of its ``role="list"``.
+
+    Docutils marks them ``doc-biblioentry``, a role DPUB-ARIA 1.1 deprecated; axe-core then
+    sees the links inside the entries as children the list may not have (a critical
+    "aria-required-children" on book/references).
+    """
+    if "body" in context:
+        context["body"] = context["body"].replace('role="doc-biblioentry"', 'role="listitem"')
+
+
 def add_template_filter(app: Sphinx) -> None:
     templates = getattr(app.builder, "templates", None)
     if templates is not None and hasattr(templates, "environment"):
@@ -246,6 +259,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     # After every extension that adds per-page scripts (default priority 500).
     app.connect("html-page-context", deduplicate_scripts, priority=900)
     app.connect("html-page-context", drop_mathjax_without_math, priority=890)
+    app.connect("html-page-context", citations_as_list_items)
     app.connect("builder-inited", configure_mathjax, priority=900)
     app.connect("builder-inited", add_template_filter)
     app.connect("config-inited", add_templates)

@@ -38,11 +38,13 @@ PREPARE_FOR_PRINT = """async () => {
 }"""
 
 
-# Paper cannot scroll: long code lines and wide outputs wrap instead of being cut at the edge.
+# Paper cannot scroll or click: long code lines and wide outputs wrap instead of being cut at
+# the edge, and every tab of a tab set is printed.
 PRINT_CSS = """
 pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 div.highlight, div.cell_output, div.output, .table-wrapper { overflow: visible !important; }
 mjx-container[display="true"] { overflow: visible !important; font-size: 90%; }
+.sd-tab-set > .sd-tab-content { display: block !important; }
 """
 
 # What would still be cut off: elements whose content is wider than their box.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 import pytest
 from pypdf import PdfReader
@@ -20,8 +21,9 @@ TAG = re.compile(r"<[^>]+>")
 
 
 def squash(text: str) -> str:
-    """Text with all whitespace removed: a PDF breaks lines and words where print does."""
-    return re.sub(r"\s+", "", text)
+    """Text with all whitespace removed (a PDF breaks lines where print does) and ligatures
+    (fi, fl, ff) as letters (NFKC)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 @pytest.fixture(scope="module")
