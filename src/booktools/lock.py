@@ -22,6 +22,7 @@ from pathlib import Path
 from booktools import ROOT
 
 REQUIREMENTS = "requirements.txt"
+INSTALLER_IN = "requirements-installer.in"  # uv, which `make venv` installs the lock with
 LOCK = "requirements.lock"
 READER_IN = "requirements-reader.in"
 READER_LOCK = ".binder/requirements.txt"
@@ -140,8 +141,13 @@ def direct_names(entries: list[Entry], source: str) -> set[str]:
 def problems(root: Path = ROOT) -> list[str]:
     """Why the locks do not match the lists they are generated from (empty when they do)."""
     found: list[str] = []
-    pins, unpinned = read_pins(root / REQUIREMENTS)
-    found += [f"{REQUIREMENTS}: {line!r} is not pinned with ==" for line in unpinned]
+    pins: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for source in (REQUIREMENTS, INSTALLER_IN):
+        pinned, unpinned = read_pins(root / source)
+        found += [f"{source}: {line!r} is not pinned with ==" for line in unpinned]
+        pins.update(pinned)
+        sources.update(dict.fromkeys(pinned, source))
     lock_path = root / LOCK
     if not lock_path.exists():
         return [*found, f"{LOCK} is missing: {RELOCK}"]
@@ -151,14 +157,15 @@ def problems(root: Path = ROOT) -> list[str]:
     for name, version in pins.items():
         versions = sorted({e.specifier for e in locked.get(name, [])})
         if not versions:
-            found.append(f"{REQUIREMENTS} pins {name}=={version}, which {LOCK} lacks: {RELOCK}")
+            found.append(f"{sources[name]} pins {name}=={version}, which {LOCK} lacks: {RELOCK}")
         elif versions != [f"=={version}"]:
             found.append(
-                f"{REQUIREMENTS} pins {name}=={version}, {LOCK} has {name}{', '.join(versions)}"
+                f"{sources[name]} pins {name}=={version}, {LOCK} has {name}{', '.join(versions)}"
                 f": {RELOCK}"
             )
-    for name in sorted(direct_names(lock, REQUIREMENTS) - set(pins)):
-        found.append(f"{LOCK} has {name} from {REQUIREMENTS}, which no longer pins it: {RELOCK}")
+    for source in (REQUIREMENTS, INSTALLER_IN):
+        for name in sorted(direct_names(lock, source) - set(pins)):
+            found.append(f"{LOCK} has {name} from {source}, which no longer pins it: {RELOCK}")
 
     reader_path = root / READER_LOCK
     if not reader_path.exists():
@@ -169,10 +176,11 @@ def problems(root: Path = ROOT) -> list[str]:
     for entry in reader:
         key = (entry.name, entry.specifier, entry.marker)
         if key not in full:
-            versions = ", ".join(e.specifier for e in locked.get(entry.name, [])) or "nothing"
+            versions = ", ".join(e.name + e.specifier for e in locked.get(entry.name, []))
             found.append(
                 f"{READER_LOCK} has {entry.name}{entry.specifier}"
-                f"{' ; ' + entry.marker if entry.marker else ''}, {LOCK} has {versions}: {RELOCK}"
+                f"{' ; ' + entry.marker if entry.marker else ''}, {LOCK} has {versions or 'none'}"
+                f": {RELOCK}"
             )
         elif sorted(entry.hashes) != full[key]:
             found.append(f"{READER_LOCK}: the hashes of {entry.name} differ from {LOCK}: {RELOCK}")
@@ -181,9 +189,13 @@ def problems(root: Path = ROOT) -> list[str]:
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted |= set(read_names_from(project.get("dependencies", [])))
     missing = sorted(wanted - {e.name for e in reader})
-    found += [f"{READER_LOCK} lacks {name} ({READER_IN}, pyproject.toml): {RELOCK}" for name in missing]
+    found += [
+        f"{READER_LOCK} lacks {name} ({READER_IN}, pyproject.toml): {RELOCK}" for name in missing
+    ]
     stale = sorted(direct_names(reader, READER_IN) - set(read_names(root / READER_IN)))
-    found += [f"{READER_LOCK} has {name} from {READER_IN}, which no longer lists it" for name in stale]
+    found += [
+        f"{READER_LOCK} has {name} from {READER_IN}, which no longer lists it" for name in stale
+    ]
     return found
 
 
