@@ -12,12 +12,43 @@ JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
 
 .PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant pdf
 
-# The environment is (re)installed only when requirements.txt or pyproject.toml changes.
-$(STAMP): requirements.txt pyproject.toml
+# The environment is requirements.lock: every package, transitive ones included, pinned and
+# hashed (`make lock` writes it from requirements.txt). It is (re)installed when the lock or
+# pyproject.toml changes, after `booktools.lock check` has made sure that the lock still says
+# what requirements.txt says. uv installs it (from the lock itself, hash-checked, into .venv);
+# INSTALLER=pip installs it with pip instead (slower; for an index that only pip is set up for).
+LOCK := requirements.lock
+READER_LOCK := .binder/requirements.txt
+INSTALLER ?= uv
+UV := $(VENV)/bin/uv
+LOCK_CHECK = PYTHONPATH=src $(PYTHON) -m booktools.lock
+
+$(STAMP): $(LOCK) $(READER_LOCK) requirements.txt requirements-installer.in requirements-reader.in pyproject.toml
+	@$(LOCK_CHECK) check
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+ifeq ($(INSTALLER),pip)
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
+else
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r <($(LOCK_CHECK) extract uv)
+	$(UV) pip install --quiet --python $(PY) --require-hashes --compile-bytecode -r $(LOCK)
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+endif
 	@touch $@
+
+## lock: resolve requirements.txt (and the installer) into requirements.lock, and the reader's
+## packages (requirements-reader.in, at the same versions) into .binder/requirements.txt;
+## run it after changing a pin and commit the locks with the change
+UV_COMPILE = $(UV) pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock"
+.PHONY: lock
+lock:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(UV) || $(PY) -m pip install --quiet --require-hashes --no-deps \
+		-r <($(LOCK_CHECK) extract uv)
+	$(UV_COMPILE) --no-emit-package jaxbook -o $(LOCK) requirements.txt requirements-installer.in
+	$(UV_COMPILE) --constraint $(LOCK) -o $(READER_LOCK) requirements-reader.in
+	$(LOCK_CHECK) check
 
 venv: $(STAMP)
 

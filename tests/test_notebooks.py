@@ -19,12 +19,65 @@ def test_install_cell_pins_every_library_colab_may_lack():
     pins = notebooks.pinned_versions()
     for distribution in notebooks.PINNED_IF_MISSING.values():
         assert f"{distribution}=={pins[distribution]}" in source
-    assert "'jax==" not in source  # Colab's own JAX matches its accelerator
+
+
+def run_install_cell(monkeypatch, present):
+    """Execute the install cell where only the modules in ``present`` are importable, and
+    return what it would have asked pip to install."""
+    import importlib.util
+    import subprocess
+
+    source = notebooks.install_cell_source("jaxbook @ x", notebooks.pinned_versions())
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kw: calls.append(command))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name: object() if name in present else None
+    )
+    exec(source, {})
+    return calls[0][calls[0].index("--quiet") + 1 :] if calls else None
+
+
+def test_install_cell_keeps_colabs_own_jax(monkeypatch):
+    installed = run_install_cell(monkeypatch, {"jax", "jaxlib", "numpy", "matplotlib", "flax"})
+    assert installed[0] == "jaxbook @ x"
+    assert not any(p.startswith(("jax==", "jaxlib==", "numpy==", "flax==")) for p in installed)
+    assert f"dm-haiku=={notebooks.pinned_versions()['dm-haiku']}" in installed
+
+
+def test_install_cell_brings_the_pinned_jax_where_there_is_none(monkeypatch):
+    pins = notebooks.pinned_versions()
+    installed = run_install_cell(monkeypatch, set())
+    assert f"jax=={pins['jax']}" in installed and f"jaxlib=={pins['jaxlib']}" in installed
+
+
+def test_download_notebook_gets_the_install_cell_once(tmp_path):
+    import nbformat
+
+    path = tmp_path / "page.ipynb"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import jaxbook")])
+    notebook.metadata["jupytext"] = {"formats": "md:myst"}
+    nbformat.write(notebook, path)
+    for _ in range(2):
+        notebooks.add_install_cell([path], package="jaxbook @ y")
+    cells = nbformat.read(path, as_version=4).cells
+    assert [c.metadata.get("tags") for c in cells] == [[notebooks.INSTALL_TAG], None]
+    assert "jaxbook @ y" in cells[0].source and cells[1].source == "import jaxbook"
+    assert "jupytext" not in nbformat.read(path, as_version=4).metadata
+
+
+def test_default_package_is_the_commit_or_the_override(monkeypatch):
+    monkeypatch.delenv("JAXBOOK_NOTEBOOK_PACKAGE", raising=False)
+    assert notebooks.default_package() == (
+        f"jaxbook @ git+https://github.com/jaxbook/jaxbook@{notebooks.current_commit()}"
+    )
+    monkeypatch.setenv("JAXBOOK_NOTEBOOK_PACKAGE", "jaxbook @ file:///x")
+    assert notebooks.default_package() == "jaxbook @ file:///x"
 
 
 def test_install_cell_refuses_an_unpinned_library():
     with pytest.raises(ValueError, match="dm-haiku"):
-        notebooks.install_cell_source("jaxbook", {"flax": "1", "optax": "1"})
+        pins = {k: v for k, v in notebooks.pinned_versions().items() if k != "dm-haiku"}
+        notebooks.install_cell_source("jaxbook", pins)
 
 
 def test_install_cell_does_nothing_where_jaxbook_is_importable(capsys):

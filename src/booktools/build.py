@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from booktools import BUILD, ROOT, cache
-from booktools.notebooks import notebook_pages, toc_files
+from booktools.notebooks import add_install_cell, notebook_pages, toc_files
 
 STAGING = BUILD / ".staging"
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
@@ -226,8 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     executed = [page] if page else notebook_pages()
     try:
         cache.export_executed(executed, staging / "_build" / "jupyter_execute")
-        if not page:  # the download button offers the executed notebook too
-            cache.export_executed(executed, staging / "_build" / "html" / "_sources", glue=False)
+        # The ".ipynb" download button offers the executed notebook, with the install cell of
+        # the Colab notebooks first, so that it runs in a reader's own Jupyter too.
+        downloads = staging / "_build" / "html" / "_sources"
+        add_install_cell(cache.export_executed(executed, downloads, glue=False))
     except RuntimeError as error:
         print(f"BUILD FAILED: {error} Nothing was published.", file=sys.stderr)
         return 1

@@ -7,10 +7,11 @@ else the page's outputs depend on:
 
 * the source of every ``jaxbook`` module the page imports, directly or through other
   ``jaxbook`` modules (found by parsing imports);
-* the environment: ``requirements.txt``, the Python version, the installed versions of the
-  libraries the book teaches, and the numerics (:mod:`booktools.numerics`: the device, the CPU
-  instruction set and thread count, ``XLA_FLAGS`` and the ``JAX_*`` settings), so a build under
-  other numerics never reuses another's executed notebooks.
+* the environment: ``requirements.txt`` and ``requirements.lock``, the Python version, the
+  installed versions of the libraries the book teaches, and the numerics
+  (:mod:`booktools.numerics`: the device, the CPU instruction set and thread count, ``XLA_FLAGS``
+  and the ``JAX_*`` settings), so a build under other numerics never reuses another's executed
+  notebooks.
 
 The fingerprint of each cached notebook is kept beside the cache
 (``jaxbook-fingerprints.json``). Before the build, :func:`prepare` removes every cached notebook
@@ -122,6 +123,9 @@ def environment_fingerprint(root: Path = ROOT) -> str:
 
     digest = hashlib.sha256()
     digest.update((root / "requirements.txt").read_bytes())
+    lock = root / "requirements.lock"  # every package's version, transitive ones included
+    if lock.exists():
+        digest.update(lock.read_bytes())
     digest.update(sys.version.encode())
     digest.update(json.dumps(library_versions(), sort_keys=True).encode())
     digest.update(json.dumps(numerics_settings(), sort_keys=True).encode())

@@ -1,14 +1,17 @@
 """Generate the notebooks that Colab opens: ``python -m booktools.notebooks --out DIR``.
 
 One ``.ipynb`` per executable page of ``_toc.yml`` (jupytext reads the MyST source), with a
-first cell that installs what the page needs when ``jaxbook`` is not importable (on Colab): the
-``jaxbook`` package pinned to the commit that produced the notebook, and the pinned versions of
-the libraries that Colab may lack. On Binder or in a checkout the cell does nothing.
+first cell that installs what the page needs when ``jaxbook`` is not importable (on Colab, or in
+a reader's own Jupyter): the ``jaxbook`` package pinned to the commit that produced the notebook,
+and the pinned versions of the libraries that are missing there. On Binder or in a checkout the
+cell does nothing. The executed notebook that the site's ".ipynb" download button offers gets
+the same cell (``add_install_cell``, called by the build).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -21,9 +24,14 @@ import yaml
 
 from booktools import ROOT
 
-# Libraries Colab may lack, by import name. JAX, NumPy and Matplotlib are deliberately absent:
-# Colab's own JAX matches its accelerator, and replacing it would break the GPU runtime.
+# What a page needs, by import name, installed at the pinned version only where it is missing:
+# Colab lacks Haiku (and may lack Flax, Optax, ...), a reader's own Jupyter may lack JAX too.
+# Colab's own JAX, NumPy and Matplotlib are never replaced: its JAX matches its accelerator.
 PINNED_IF_MISSING = {
+    "jax": "jax",
+    "jaxlib": "jaxlib",
+    "numpy": "numpy",
+    "matplotlib": "matplotlib",
     "flax": "flax",
     "optax": "optax",
     "haiku": "dm-haiku",
@@ -31,9 +39,12 @@ PINNED_IF_MISSING = {
     "scipy": "scipy",
 }
 
+INSTALL_TAG = "colab-install"
 INSTALL_CELL = """\
-# Colab: install what this page needs, unless the book's package is already importable
+# Outside the book (Colab, your own Jupyter): install the book's package and what this page
+# needs, at the versions the book was built with, unless the package is already importable
 # (on Binder or in a checkout of the book this cell does nothing).
+import importlib
 import importlib.util
 import subprocess
 import sys
@@ -43,6 +54,7 @@ if importlib.util.find_spec("jaxbook") is None:
     pins = {pins!r}
     packages += [pin for module, pin in pins.items() if importlib.util.find_spec(module) is None]
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *packages], check=True)
+    importlib.invalidate_caches()
 """
 
 
@@ -121,16 +133,37 @@ def has_kernel(path: Path) -> bool:
     return "kernelspec" in (yaml.safe_load(front_matter) or {})
 
 
+def with_install_cell(notebook: nbformat.NotebookNode, cell: str) -> nbformat.NotebookNode:
+    """The notebook as a reader runs it outside the book: the install cell first (replacing one
+    it already has), module listings as code (Jupyter renders no ``literalinclude``), a plain
+    notebook, not paired with a ``.md``."""
+    for markdown in (c for c in notebook.cells if c.cell_type == "markdown"):
+        markdown.source = inline_listings(markdown.source)
+    notebook.cells = [
+        c for c in notebook.cells if INSTALL_TAG not in c.get("metadata", {}).get("tags", [])
+    ]
+    install = nbformat.v4.new_code_cell(cell, metadata={"tags": [INSTALL_TAG]})
+    if notebook.get("nbformat_minor", 0) < 5:  # cell ids came with nbformat 4.5
+        install.pop("id", None)
+    notebook.cells.insert(0, install)
+    notebook.metadata.pop("jupytext", None)
+    return notebook
+
+
+def add_install_cell(paths: list[Path], package: str | None = None) -> None:
+    """Give each written notebook (e.g. the executed one the site offers for download) the
+    install cell, so that it runs where a reader opens it."""
+    cell = install_cell_source(package or default_package(), pinned_versions())
+    for path in paths:
+        notebook = with_install_cell(nbformat.read(path, as_version=4), cell)
+        nbformat.write(notebook, path)
+
+
 def generate(out: Path, package: str) -> list[Path]:
     cell = install_cell_source(package, pinned_versions())
     written = []
     for page in notebook_pages():
-        notebook = jupytext.read(page)
-        for markdown in (c for c in notebook.cells if c.cell_type == "markdown"):
-            markdown.source = inline_listings(markdown.source)
-        install = nbformat.v4.new_code_cell(cell, metadata={"tags": ["colab-install"]})
-        notebook.cells.insert(0, install)
-        notebook.metadata.pop("jupytext", None)  # a plain notebook, not paired with a .md
+        notebook = with_install_cell(jupytext.read(page), cell)
         target = out / page.relative_to(ROOT).with_suffix(".ipynb")
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
@@ -180,6 +213,20 @@ def repository_url() -> str:
     return config["repository"]["url"].rstrip("/")
 
 
+def default_package() -> str:
+    """``jaxbook`` as pip installs it from the repository: ``$JAXBOOK_NOTEBOOK_PACKAGE`` if set
+    (a test points it at a local copy), else the commit being built, else the book's branch
+    (a copy of the book that is not a git checkout)."""
+    if os.environ.get("JAXBOOK_NOTEBOOK_PACKAGE"):
+        return os.environ["JAXBOOK_NOTEBOOK_PACKAGE"]
+    try:
+        revision = current_commit()
+    except (OSError, subprocess.CalledProcessError):
+        config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+        revision = config.get("repository", {}).get("branch", "main")
+    return f"jaxbook @ git+{repository_url()}@{revision}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder to write notebooks to")
@@ -188,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         help="pip requirement for jaxbook (default: the repository at the current commit)",
     )
     args = parser.parse_args(argv)
-    package = args.package or f"jaxbook @ git+{repository_url()}@{current_commit()}"
+    package = args.package or default_package()
     for path in generate(args.out, package):
         print(f"wrote {path}")
     return 0

@@ -1,10 +1,12 @@
-"""The two ways readers run a page outside the book: Colab and Binder, each in a fresh venv.
+"""The ways readers run a page outside the book, each in a fresh venv: Colab's notebook, Binder's
+environment, and the executed notebook that the site's ".ipynb" button downloads.
 
 Slow (each builds a virtual environment): run by `make portability`, part of `make test`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,13 +17,15 @@ from pathlib import Path
 import pytest
 
 from booktools import ROOT
-from booktools.notebooks import generate, pinned_versions
+from booktools.lock import read_lock
+from booktools.notebooks import INSTALL_TAG, generate, pinned_versions
 
 pytestmark = pytest.mark.portability
 
 # Representative pages: the timing harness and plots; Flax, Haiku, Optax and scikit-learn.
 COLAB_PAGES = ("book/why_jax", "book/flax_haiku")
 BINDER_PAGE = "book/why_jax.md"
+DOWNLOAD_PAGE = "book/why_jax.md"
 
 EXECUTE = """
 import sys, nbformat, nbclient
@@ -37,6 +41,22 @@ def make_venv(path: Path, *requirements: str, cwd: Path | None = None) -> Path:
     python = path / "bin" / "python"
     subprocess.run([python, "-m", "pip", "install", "--quiet", *requirements], check=True, cwd=cwd)
     return python
+
+
+def local_package(tmp_path: Path) -> str:
+    """The install cell installs the package from a copy of this checkout instead of GitHub
+    (a copy, so that pip's build folder does not land in the working tree)."""
+    package = tmp_path / "package"
+    shutil.copytree(ROOT / "src", package / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, package / name)
+    return f"jaxbook @ {package.as_uri()}"
+
+
+def installed(python: Path, cwd: Path) -> dict[str, str]:
+    freeze = run(python, "-m", "pip", "list", "--format=freeze", cwd=cwd).stdout.splitlines()
+    pairs = (line.split("==", 1) for line in freeze if "==" in line)
+    return {name.lower().replace("_", "-"): version for name, version in pairs}
 
 
 def run(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -61,31 +81,30 @@ def test_colab_notebooks_run_through_their_install_cell(tmp_path):
         python, "-c", "import importlib.util as u; print(u.find_spec('jaxbook'))", cwd=tmp_path
     )
     assert missing.stdout.strip() == "None", "the fresh environment must not see jaxbook yet"
-    # The install cell installs the package from a copy of this checkout instead of GitHub
-    # (a copy, so that pip's build folder does not land in the working tree).
-    package = tmp_path / "package"
-    shutil.copytree(ROOT / "src", package / "src", ignore=shutil.ignore_patterns("*.egg-info"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, package / name)
     notebooks = tmp_path / "notebooks"
-    generate(notebooks, package=f"jaxbook @ {package.as_uri()}")
+    generate(notebooks, package=local_package(tmp_path))
     for page in COLAB_PAGES:
         notebook = notebooks / f"{page}.ipynb"
         result = run(python, "-c", EXECUTE, str(notebook), str(tmp_path), cwd=tmp_path)
         assert "executed" in result.stdout
-    installed = run(python, "-m", "pip", "list", "--format=freeze", cwd=tmp_path).stdout
-    assert f"dm-haiku=={pins['dm-haiku']}" in installed
-    assert "jaxbook==" in installed
+    versions = installed(python, tmp_path)
+    assert versions["dm-haiku"] == pins["dm-haiku"]
+    assert "jaxbook" in versions
 
 
 def test_binder_configuration_runs_a_page_through_jupytext(tmp_path):
-    # repo2docker builds from .binder/ when it exists: install exactly that, then run its
-    # postBuild (which makes JupyterLab open MyST pages as notebooks).
+    # repo2docker builds from .binder/ when it exists: the Python of runtime.txt, then exactly
+    # requirements.txt (the reader's lock, hashes checked), then postBuild.
+    runtime = (ROOT / ".binder" / "runtime.txt").read_text(encoding="utf-8").strip()
+    assert runtime == f"python-{sys.version_info.major}.{sys.version_info.minor}", (
+        f"Binder runs {runtime}; this test runs Python {sys.version.split()[0]}"
+    )
     python = make_venv(tmp_path / "binder", "-r", ".binder/requirements.txt", cwd=ROOT)
     home = tmp_path / "home"
     home.mkdir()
     post_build = subprocess.run(
         ["bash", str(ROOT / ".binder" / "postBuild")],
+        cwd=tmp_path,  # postBuild finds the repository itself
         env={**os.environ, "HOME": str(home), "PATH": f"{python.parent}:{os.environ['PATH']}"},
         capture_output=True,
         text=True,
@@ -93,6 +112,21 @@ def test_binder_configuration_runs_a_page_through_jupytext(tmp_path):
     assert post_build.returncode == 0, post_build.stderr
     settings = (home / ".jupyter" / "labconfig" / "default_setting_overrides.json").read_text()
     assert "Jupytext Notebook" in settings
+    versions = installed(python, tmp_path)
+    locked: dict[str, set[str]] = {}  # a package may have one version per Python (markers)
+    for entry in read_lock(ROOT / ".binder" / "requirements.txt"):
+        locked.setdefault(entry.name, set()).add(entry.version)
+    for name, version in versions.items():
+        if name not in {"jaxbook", "pip", "setuptools", "wheel"}:
+            assert version in locked.get(name, ()), (
+                f"Binder installed {name}=={version}, not locked"
+            )
+    assert "jaxbook" in versions
+    for tool in ("pytest", "playwright", "ruff", "zizmor", "jupyter-book", "sphinx"):
+        assert tool not in versions, f"Binder installed {tool}, which readers do not need"
+    # The page runs as JupyterLab would run it; repo2docker's JupyterLab brings nbclient, the
+    # test installs it beside the locked packages (after checking them).
+    run(python, "-m", "pip", "install", "--quiet", "nbclient", cwd=tmp_path)
     script = (
         "import sys, jupytext, nbclient\n"
         "notebook = jupytext.read(sys.argv[1])\n"
@@ -102,6 +136,42 @@ def test_binder_configuration_runs_a_page_through_jupytext(tmp_path):
     )
     result = run(python, "-c", script, str(ROOT / BINDER_PAGE), str(ROOT / "book"), cwd=tmp_path)
     assert "executed" in result.stdout
+
+
+def test_downloaded_notebook_runs_in_a_bare_jupyter(tmp_path):
+    """The ".ipynb" button's notebook, from a build of one page, in a Jupyter that has nothing
+    of the book: its install cell brings jaxbook and the pinned libraries, then it runs."""
+    build = tmp_path / "build"
+    env = {
+        **os.environ,
+        "JAXBOOK_BUILD": str(build),
+        "JAXBOOK_NOTEBOOK_PACKAGE": local_package(tmp_path),
+    }
+    command = [sys.executable, "-m", "booktools.build", "--page", DOWNLOAD_PAGE]
+    built = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    page = Path(DOWNLOAD_PAGE).stem
+    download = build / f"page-{page}" / "_build" / "html" / "_sources" / "book" / f"{page}.ipynb"
+    html = (download.parents[2] / "book" / f"{page}.html").read_text(encoding="utf-8")
+    assert f"_sources/book/{page}.ipynb" in html, "the page offers no .ipynb download"
+    notebook = json.loads(download.read_text(encoding="utf-8"))
+    first, *rest = notebook["cells"]
+    assert INSTALL_TAG in first["metadata"]["tags"] and "jaxbook @ file:" in "".join(
+        first["source"]
+    )
+    assert any(cell.get("outputs") for cell in rest), "the download is the executed notebook"
+    # A reader's own Jupyter: a kernel and nothing else, neither JAX nor the book's package.
+    python = make_venv(tmp_path / "reader", "ipykernel", "nbclient")
+    missing = run(
+        python, "-c", "import importlib.util as u; print(u.find_spec('jax'))", cwd=tmp_path
+    )
+    assert missing.stdout.strip() == "None"
+    result = run(python, "-c", EXECUTE, str(download), str(tmp_path), cwd=tmp_path)
+    assert "executed" in result.stdout
+    versions, pins = installed(python, tmp_path), pinned_versions()
+    assert "jaxbook" in versions
+    for name in ("jax", "jaxlib", "numpy", "matplotlib"):
+        assert versions[name] == pins[name], f"the install cell brought {name} {versions[name]}"
 
 
 if __name__ == "__main__":  # pragma: no cover
