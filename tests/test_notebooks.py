@@ -123,6 +123,10 @@ LISTING_PAGE = """Text before.
 :start-at: def first
 :end-before: def second
 ```
+
+:::{literalinclude} /src/mod.py
+:pyobject: first
+:::
 """
 
 
@@ -136,6 +140,7 @@ def test_inline_listings_shows_the_code_literalinclude_selects(tmp_path):
     assert "<details><summary>Source of two functions</summary>" in markdown
     assert "*mod.second*\n\n```python\ndef second():\n    return 2\n```" in markdown
     assert "```python\ndef first():\n    return 1\n```" in markdown  # start-at .. end-before
+    assert markdown.count("def first():") == 2  # the colon-fenced one too
     assert "import os" not in markdown and markdown.startswith("Text before.")
 
 

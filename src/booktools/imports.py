@@ -47,7 +47,7 @@ def imported_modules(source: str) -> set[str]:
 def sources(root: Path = ROOT) -> dict[Path, str]:
     found = {}
     for page in sorted((root / "book").glob("*.md")):
-        notebook = jupytext.read(page)
+        notebook = jupytext.read(page, fmt="md:myst")  # every page is MyST, with a header or not
         found[page] = "\n".join(
             as_python(cell.source) for cell in notebook.cells if cell.cell_type == "code"
         )

@@ -78,12 +78,15 @@ def install_cell_source(package: str, pins: dict[str, str]) -> str:
 
 # A page shows module source with ```{literalinclude} /src/...``` (long ones inside a
 # ````{dropdown}````); Jupyter renders neither directive, so a notebook gets the code itself.
+# Either fence: backticks, or colons (MyST's colon_fence, as inside a tab set).
 LITERALINCLUDE = re.compile(
-    r"^```\{literalinclude\}[ \t]+(?P<path>\S+)[ \t]*\n(?P<options>(?::[^\n]*\n)*)```[ \t]*$",
+    r"^(?P<fence>`{3,}|:{3,})\{literalinclude\}[ \t]+(?P<path>\S+)[ \t]*\n"
+    r"(?P<options>(?::[^:\n][^\n]*\n)*)(?P=fence)[ \t]*$",
     re.MULTILINE,
 )
 DROPDOWN = re.compile(
-    r"^````\{dropdown\}[ \t]*(?P<title>[^\n]*)\n(?P<body>.*?)^````[ \t]*$", re.MULTILINE | re.DOTALL
+    r"^(?P<fence>`{3,}|:{3,})\{dropdown\}[ \t]*(?P<title>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
 )
 
 
