@@ -46,6 +46,18 @@ def test_tracebacks_show_no_build_paths_and_no_kernel_frames(site_dir):
     fail_on(sorted(set(problems)))
 
 
+def test_no_page_shows_a_build_path(site_dir):
+    # Not only tracebacks: a printed path (a file the cell wrote, a module's location, the
+    # environment) names this machine's folders, which mean nothing to a reader.
+    problems = []
+    for name in PAGES:
+        text = TAG.sub("", (site_dir / f"{name}.html").read_text(encoding="utf-8"))
+        for what in ("the repository's path", "the environment's path", "a kernel cell file"):
+            if FORBIDDEN[what] in text:
+                problems.append(f"{name}: the page shows {what} ({FORBIDDEN[what]})")
+    fail_on(problems)
+
+
 def test_error_messages_wrap_on_a_phone(browser, base_url):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
