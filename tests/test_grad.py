@@ -157,3 +157,129 @@ def test_mlp_shapes_and_gradient_structure():
     grads = jax.grad(grad.mlp_loss)(params, x, jnp.zeros((5, 2)))
     assert jax.tree.structure(grads) == jax.tree.structure(params)
     assert jax.tree.map(jnp.shape, grads) == jax.tree.map(jnp.shape, params)
+
+
+# --------------------------------------------------------------------------- beyond grad
+
+
+def small_map(v):
+    return jnp.array([v[0] * v[1], jnp.sin(v[2]), v[0] ** 2, jnp.exp(v[1] - v[2])])
+
+
+def rosenbrock(ab):
+    return (1 - ab[0]) ** 2 + 100 * (ab[1] - ab[0] ** 2) ** 2
+
+
+def test_jacobians_from_jvp_and_vjp_equal_jacfwd_and_jacrev():
+    x = jnp.array([1.0, 2.0, 0.5])
+    by_jvp = grad.jacobian_by_jvp(small_map, x)
+    by_vjp = grad.jacobian_by_vjp(small_map, x)
+    assert by_jvp.shape == by_vjp.shape == (4, 3)  # outputs x inputs
+    np.testing.assert_allclose(by_jvp, jax.jacfwd(small_map)(x), rtol=1e-6)
+    np.testing.assert_allclose(by_vjp, jax.jacrev(small_map)(x), rtol=1e-6)
+    np.testing.assert_allclose(by_jvp, by_vjp, rtol=1e-6)
+    # A column is one jvp along a basis vector, a row one pull-back of a basis vector.
+    _, column = jax.jvp(small_map, (x,), (jnp.array([0.0, 1.0, 0.0]),))
+    np.testing.assert_allclose(column, by_jvp[:, 1], rtol=1e-6)
+    _, pullback = jax.vjp(small_map, x)
+    np.testing.assert_allclose(pullback(jnp.array([0.0, 0.0, 1.0, 0.0]))[0], by_vjp[2])
+
+
+def test_grad_by_vjp_equals_grad():
+    x = jnp.array([1.2, -0.7, 3.0])
+    for f in (rosenbrock, lambda v: jnp.sum(jnp.sin(v) * v**2)):
+        np.testing.assert_allclose(grad.grad_by_vjp(f)(x), jax.grad(f)(x), rtol=1e-6)
+
+
+def test_hvp_equals_hessian_times_vector():
+    with jax.enable_x64(True):
+        x, v = jnp.array([-1.2, 1.0]), jnp.array([1.0, -2.0])
+        np.testing.assert_allclose(
+            grad.hvp(rosenbrock, x, v), jax.hessian(rosenbrock)(x) @ v, rtol=1e-12
+        )
+        # On a quadratic 1/2 x^T A x the Hessian is A (symmetric), everywhere.
+        a = jax.random.normal(jax.random.key(0), (5, 5), dtype=jnp.float64)
+        a = a + a.T
+        point = jax.random.normal(jax.random.key(1), (5,), dtype=jnp.float64)
+        direction = jnp.arange(5.0)
+        result = grad.hvp(lambda z: 0.5 * z @ a @ z, point, direction)
+        assert result.shape == (5,)
+        np.testing.assert_allclose(result, a @ direction, rtol=1e-12)
+
+
+def test_safe_norm_has_a_zero_gradient_at_zero_and_the_usual_one_elsewhere():
+    zero = jnp.zeros(3)
+    assert np.all(np.isnan(jax.grad(jnp.linalg.norm)(zero)))  # the problem it solves
+    np.testing.assert_array_equal(jax.grad(grad.safe_norm)(zero), np.zeros(3))
+    np.testing.assert_array_equal(jax.jacfwd(grad.safe_norm)(zero), np.zeros(3))
+    x = jnp.array([3.0, 4.0])
+    assert float(grad.safe_norm(x)) == 5.0
+    np.testing.assert_allclose(jax.grad(grad.safe_norm)(x), [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(
+        jax.hessian(grad.safe_norm)(x), jax.hessian(jnp.linalg.norm)(x), rtol=1e-5
+    )
+    assert np.all(np.isfinite(jax.hessian(grad.safe_norm)(zero)))
+    batched = jax.vmap(jax.grad(grad.safe_norm))(jnp.array([[0.0, 0.0], [3.0, 4.0]]))
+    np.testing.assert_allclose(batched, [[0.0, 0.0], [0.6, 0.8]], rtol=1e-6)
+
+
+def test_clip_gradient_is_the_identity_forward_and_clips_backward():
+    x = jnp.linspace(-2.0, 2.0, 5)
+    np.testing.assert_array_equal(grad.clip_gradient(x, 1.0), x)
+    slopes = jax.vmap(jax.grad(lambda z: grad.clip_gradient(z, 1.0) ** 3))(x)
+    np.testing.assert_allclose(slopes, np.minimum(3 * np.asarray(x) ** 2, 1.0))
+    # The clip acts on the cotangent reaching x, not on the derivative after it.
+    assert float(jax.grad(lambda z: 5.0 * grad.clip_gradient(z, 1.0))(0.3)) == 1.0
+    assert float(jax.grad(lambda z: grad.clip_gradient(5.0 * z, 1.0))(0.3)) == 5.0
+    np.testing.assert_array_equal(
+        jax.jacrev(lambda z: 10 * grad.clip_gradient(z, 2.0))(x), 2 * np.eye(5)
+    )
+
+
+def test_clip_gradient_has_no_forward_mode():
+    with pytest.raises(TypeError, match="custom_vjp"):
+        jax.jvp(lambda z: grad.clip_gradient(z, 1.0), (2.0,), (1.0,))
+
+
+def sin_layer(w, x):
+    return jnp.sin(w @ x)
+
+
+def deep(ws, x, block=sin_layer):
+    for w in ws:
+        x = block(w, x)
+    return jnp.sum(x)
+
+
+def test_saved_residuals_shrink_under_checkpoint():
+    ws = [jnp.full((4, 4), 0.1)] * 3
+    x = jnp.ones(4)
+    plain = grad.saved_residuals(deep, ws, x)
+    remat = grad.saved_residuals(lambda ws, x: deep(ws, x, jax.checkpoint(sin_layer)), ws, x)
+    dots = grad.saved_residuals(
+        lambda ws, x: deep(
+            ws, x, jax.checkpoint(sin_layer, policy=jax.checkpoint_policies.dots_saveable)
+        ),
+        ws,
+        x,
+    )
+    arguments = [line for line in plain if "from the argument" in line]
+    assert len(arguments) == 4  # the three weights and x
+    # Without checkpoint: per layer its output (sin, the next layer's input) and its cos.
+    assert sum("output of cos" in line for line in plain) == 3
+    assert sum("output of cos" in line for line in remat) == 0
+    assert sum("output of cos" in line for line in dots) == 0
+    # Each checkpointed block keeps only its inputs; the policy keeps the products as well.
+    assert sum("output of sin" in line for line in remat) == 2
+    assert sum("output of dot_general" in line for line in dots) == 3
+    assert len(remat) < len(plain)
+    for line in plain + remat + dots:
+        assert "/" not in line and ".py" not in line  # no build paths
+        assert line.startswith("f32[")
+    assert any(line.endswith("in sin_layer") for line in remat)
+    # Rematerialisation changes what is stored, never the gradient.
+    np.testing.assert_allclose(
+        jax.grad(lambda x: deep(ws, x, jax.checkpoint(sin_layer)))(x),
+        jax.grad(lambda x: deep(ws, x))(x),
+        rtol=1e-6,
+    )

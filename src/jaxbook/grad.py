@@ -1,13 +1,19 @@
 """Chapter "grad": the lecture's RMS-error descent, a finite-difference check, the talk's
-linear-regression training loop (hand-written SGD and its Optax twin) and a small MLP."""
+linear-regression training loop (hand-written SGD and its Optax twin), a small MLP, and the
+tools beyond grad: Jacobians from jvp and vjp, Hessian-vector products, custom derivative
+rules and what reverse mode saves."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
 import jax
+import jax.ad_checkpoint
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -176,3 +182,91 @@ def mlp(params: list[dict[str, jax.Array]], x: jax.Array) -> jax.Array:
 
 def mlp_loss(params: list[dict[str, jax.Array]], x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean((mlp(params, x) - y) ** 2)
+
+
+# --------------------------------------------------------------------------- beyond grad
+
+
+def jacobian_by_jvp(f: Callable[[jax.Array], jax.Array], x: jax.Array) -> jax.Array:
+    """The Jacobian of ``f`` at a flat ``x`` from Jacobian-vector products: one ``jvp`` per
+    input direction gives one column, and ``vmap`` runs them all at once (what ``jax.jacfwd``
+    does)."""
+
+    def column(tangent):
+        return jax.jvp(f, (x,), (tangent,))[1]
+
+    return jax.vmap(column, out_axes=1)(jnp.eye(x.size, dtype=x.dtype))
+
+
+def jacobian_by_vjp(f: Callable[[jax.Array], jax.Array], x: jax.Array) -> jax.Array:
+    """The Jacobian of ``f`` at ``x`` (flat output) from vector-Jacobian products: one forward
+    pass, then one pull-back per output direction gives one row, all at once with ``vmap``
+    (what ``jax.jacrev`` does)."""
+    y, pullback = jax.vjp(f, x)
+    (rows,) = jax.vmap(pullback)(jnp.eye(y.size, dtype=y.dtype))
+    return rows
+
+
+def grad_by_vjp(f: Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
+    """``jax.grad`` for a scalar ``f`` of one argument: pull the cotangent 1 back through
+    ``f``."""
+
+    def grad_f(x):
+        y, pullback = jax.vjp(f, x)
+        (gradient,) = pullback(jnp.ones_like(y))
+        return gradient
+
+    return grad_f
+
+
+def hvp(f: Callable[[jax.Array], jax.Array], x: jax.Array, v: jax.Array) -> jax.Array:
+    """The Hessian of a scalar ``f`` at ``x`` times ``v``, without forming the Hessian:
+    forward mode over reverse mode, the directional derivative of ``grad(f)`` along ``v``."""
+    return jax.jvp(jax.grad(f), (x,), (v,))[1]
+
+
+@jax.custom_jvp
+def safe_norm(x: jax.Array) -> jax.Array:
+    """The Euclidean norm of ``x``, with derivative 0 at ``x = 0`` instead of ``nan``."""
+    return jnp.sqrt(jnp.sum(x**2))
+
+
+@safe_norm.defjvp
+def safe_norm_jvp(primals, tangents):
+    (x,), (x_dot,) = primals, tangents
+    norm = safe_norm(x)
+    # d|x| = <x, dx> / |x|. At x = 0 the numerator is 0, so any nonzero divisor gives the
+    # tangent 0; the `where` keeps the division, and its own derivative, away from 0.
+    return norm, jnp.vdot(x, x_dot) / jnp.where(norm == 0, 1.0, norm)
+
+
+@jax.custom_vjp
+def clip_gradient(x: jax.Array, max_abs: float) -> jax.Array:
+    """The identity on the way forward; on the way back, the cotangent that reaches ``x`` is
+    clipped to ``[-max_abs, max_abs]``, element by element."""
+    return x
+
+
+def clip_gradient_fwd(x, max_abs):
+    return x, max_abs  # the residual: what the backward pass needs
+
+
+def clip_gradient_bwd(max_abs, cotangent):
+    # One cotangent per input of clip_gradient; None: no gradient flows to max_abs.
+    return jnp.clip(cotangent, -max_abs, max_abs), None
+
+
+clip_gradient.defvjp(clip_gradient_fwd, clip_gradient_bwd)
+
+
+def saved_residuals(f: Callable[..., jax.Array], *args: Any) -> list[str]:
+    """What reverse mode keeps from the forward pass of ``f`` for its backward pass, one line
+    per array, as ``jax.ad_checkpoint.print_saved_residuals`` prints it, but with the source
+    file and line of each value replaced by its function's name."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        jax.ad_checkpoint.print_saved_residuals(f, *args)
+    return [
+        re.sub(r" from \S+:\d+(?::\d+)? \((\w+)\)$", r" in \1", line)
+        for line in buffer.getvalue().splitlines()
+    ]
