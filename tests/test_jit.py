@@ -217,3 +217,117 @@ def test_ema_python_loop():
     np.testing.assert_allclose(jit.ema_python_loop(np.ones(3), decay=0.5), [0.5, 0.75, 0.875])
     y = jit.ema_python_loop(np.zeros(5))
     assert y.dtype == np.float32 and y.shape == (5,) and not y.any()
+
+
+# --------------------------------------------------------------------------- loops and autodiff
+
+
+def _cube_functions():
+    lax = jax.lax
+    return {
+        "scan": lambda x, n: lax.scan(lambda y, _: (y * x, None), 1.0, length=3)[0],
+        "fori fixed": lambda x, n: lax.fori_loop(0, 3, lambda i, y: y * x, 1.0),
+        "fori traced": lambda x, n: lax.fori_loop(0, n, lambda i, y: y * x, 1.0),
+        "while": lambda x, n: lax.while_loop(
+            lambda c: c[0] < n, lambda c: (c[0] + 1, c[1] * x), (0, 1.0)
+        )[1],
+    }
+
+
+def test_reverse_mode_needs_a_loop_length_known_at_compile_time():
+    cubes = _cube_functions()
+    for name in ("scan", "fori fixed"):
+        assert jit.derivatives_under_jit(cubes[name], 2.0, 3) == {
+            "f(x)": "8.0",
+            "jvp": "12.0",
+            "grad": "12.0",
+        }
+    for name in ("fori traced", "while"):
+        # Forward mode works; reverse mode refuses a loop whose length is traced.
+        assert jit.derivatives_under_jit(cubes[name], 2.0, 3) == {
+            "f(x)": "8.0",
+            "jvp": "12.0",
+            "grad": "ValueError",
+        }
+    with pytest.raises(ValueError, match="Reverse-mode differentiation does not work"):
+        jax.jit(jax.grad(cubes["while"]))(2.0, 3)
+
+
+def test_derivative_table_has_a_row_per_function():
+    table = jit.derivative_table(_cube_functions(), 2.0, 3).splitlines()
+    assert len(table) == 1 + 4
+    assert "grad (reverse)" in table[0]
+    assert table[3].startswith("fori traced") and table[3].endswith("ValueError")
+    assert table[1].split()[-3:] == ["8.0", "12.0", "12.0"]
+
+
+# --------------------------------------------------------------------------- JAX's own logs
+
+
+def test_log_compiles_counts_one_compilation_per_signature():
+    @jax.jit
+    def halve(x):
+        return x / 2
+
+    inputs = [jnp.ones(3), jnp.ones(3), jnp.ones(4)]
+    with jax.log_compiles(True), jit.captured_jax_warnings() as log:
+        for value in inputs:
+            halve(value)
+    assert jit.compiled_functions(log) == ["jit(halve)(float32[3])", "jit(halve)(float32[4])"]
+
+
+def test_captured_warnings_are_restored_and_do_not_propagate():
+    import logging
+
+    logger = logging.getLogger("jax")
+    handlers, propagate = list(logger.handlers), logger.propagate
+    with jit.captured_jax_warnings() as log:
+        logger.warning("one %s", "message")
+        logger.info("not captured")
+        assert logger.propagate is False
+    assert log == ["one message"]
+    assert logger.handlers == handlers and logger.propagate == propagate
+
+
+def test_a_function_redefined_in_a_loop_compiles_every_time():
+    x = jnp.ones(3)
+    with jax.log_compiles(True), jit.captured_jax_warnings() as log:
+        for factor in (2.0, 2.0, 2.0):
+            jax.jit(lambda x: x * factor)(x)  # noqa: B023 - the pitfall shown on the page
+    assert len(jit.compiled_functions(log)) == 3
+    scale = jax.jit(lambda x, factor: x * factor)
+    with jax.log_compiles(True), jit.captured_jax_warnings() as log:
+        for factor in (2.0, 3.0, 4.0):
+            scale(x, factor)
+    assert jit.compiled_functions(log) == ["jit(<lambda>)(float32[3], float32[], weak_type=True)"]
+
+
+def test_cache_miss_explanations_drop_paths_and_ids():
+    @jax.jit
+    def halve(x):
+        return x / 2
+
+    with jax.explain_cache_misses(True), jit.captured_jax_warnings() as log:
+        halve(jnp.ones(3))
+        halve(jnp.ones(4))
+    first, second = jit.cache_miss_explanations(log)
+    assert first.splitlines() == ["never seen function:", "  halve"]
+    assert "now f32[4] and before f32[3]" in second
+    assert not any(marker in "".join((first, second)) for marker in ("id=", ".py", "/"))
+
+
+def test_compiled_functions_and_explanations_ignore_other_messages():
+    messages = ["Finished tracing f for jit in 0.001 sec", "something else"]
+    assert jit.compiled_functions(messages) == []
+    assert jit.cache_miss_explanations(messages) == []
+
+
+def test_derivatives_under_jit_reports_a_failing_forward_pass():
+    def needs_a_python_int(x, n):
+        return x * len(range(n))  # n is traced: range() raises
+
+    assert jit.derivatives_under_jit(needs_a_python_int, 2.0, 3) == {
+        "f(x)": "TracerIntegerConversionError",
+        "jvp": "TracerIntegerConversionError",
+        "grad": "TracerIntegerConversionError",
+    }

@@ -5,15 +5,21 @@
   program;
 * :class:`CompileCounter` counts how often a jitted function is traced (= compiled);
 * :func:`bucket_size`, :func:`pad_to_bucket` and :func:`masked_mean_selu` avoid recompiling
-  for every new input length.
+  for every new input length;
+* :func:`derivative_table` checks which structured control flow reverse mode differentiates;
+* :func:`captured_jax_warnings`, :func:`compiled_functions` and :func:`cache_miss_explanations`
+  read what ``jax_log_compiles`` and ``jax_explain_cache_misses`` log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import re
+import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jax
@@ -207,6 +213,38 @@ def newton_sqrt(a: jax.Array, tol: float = 1e-6) -> jax.Array:
     return jax.lax.while_loop(not_converged, step, jnp.maximum(a, 1.0))
 
 
+def derivatives_under_jit(fn: Callable[..., Any], x: float, n: int) -> dict[str, str]:
+    """``fn(x, n)``, its forward-mode derivative (``jax.jvp``) and its reverse-mode derivative
+    (``jax.grad``) with respect to ``x``, each under ``jax.jit`` with ``n`` traced: the value
+    as text, or the name of the error the transformation raises."""
+
+    @jax.jit
+    def value_and_forward(x: jax.Array, n: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return jax.jvp(lambda x: fn(x, n), (x,), (jnp.ones_like(x),))
+
+    results = {}
+    try:
+        value, tangent = value_and_forward(x, n)
+        results["f(x)"], results["jvp"] = str(float(value)), str(float(tangent))
+    except Exception as error:  # the type of the error is the result
+        results["f(x)"] = results["jvp"] = type(error).__name__
+    try:
+        results["grad"] = str(float(jax.jit(jax.grad(fn))(x, n)))
+    except Exception as error:
+        results["grad"] = type(error).__name__
+    return results
+
+
+def derivative_table(functions: dict[str, Callable[..., Any]], x: float, n: int) -> str:
+    """A text table of :func:`derivatives_under_jit` for each named function."""
+    width = max(len(name) for name in functions) + 2
+    lines = [f"{'':<{width}}{'f(x)':>6}{'jvp (forward)':>15}{'grad (reverse)':>16}"]
+    for name, fn in functions.items():
+        row = derivatives_under_jit(fn, x, n)
+        lines.append(f"{name:<{width}}{row['f(x)']:>6}{row['jvp']:>15}{row['grad']:>16}")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- loops
 
 
@@ -321,6 +359,65 @@ def masked_mean_selu(padded: jax.Array, length: jax.Array | int) -> jax.Array:
     shape, hence the compilation, depends only on the bucket. ``length`` is traced, not static."""
     valid = jnp.arange(padded.shape[0]) < length
     return jnp.sum(jnp.where(valid, selu(padded), 0.0)) / length
+
+
+# --------------------------------------------------------------------------- JAX's own logs
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages = messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def captured_jax_warnings() -> Iterator[list[str]]:
+    """Collect what JAX logs at WARNING level or above while the block runs, instead of
+    letting it reach stderr. ``jax_log_compiles`` and ``jax_explain_cache_misses`` write their
+    messages through the ``jax`` logger of Python's :mod:`logging` at that level."""
+    logger = logging.getLogger("jax")
+    messages: list[str] = []
+    handler = _ListHandler(messages)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+_COMPILING = re.compile(r"^Compiling (\S+) with global shapes and types \((.*)\)\.\s")
+
+
+def compiled_functions(messages: list[str]) -> list[str]:
+    """One entry per compilation that ``jax_log_compiles`` reported, as ``jit(f)(float32[3])``:
+    the function and its argument types, without the timings of the other messages."""
+    compiled = []
+    for message in messages:
+        match = _COMPILING.match(message)
+        if match:
+            types = re.sub(r"ShapedArray\(([^()]*)\)", r"\1", match.group(2)).rstrip(",")
+            compiled.append(f"{match.group(1)}({types})")
+    return compiled
+
+
+def cache_miss_explanations(messages: list[str]) -> list[str]:
+    """The reasons ``jax_explain_cache_misses`` gave, one string per cache miss, without what
+    differs between machines and runs: the first line (the calling file and line), object ids,
+    and the file and line where the function was defined."""
+    explanations = []
+    for message in messages:
+        if not message.startswith("TRACING CACHE MISS"):
+            continue
+        lines = message.splitlines()[1:]
+        lines = [re.sub(r" id=\d+| defined at \S+:\d+", "", line).rstrip() for line in lines]
+        explanations.append(textwrap.dedent("\n".join(lines)))
+    return explanations
 
 
 # --------------------------------------------------------------------------- exercises
