@@ -159,7 +159,13 @@ def test_training_lowers_the_loss_on_a_tiny_batch(tiny):
     params = mb.init_mlp(jax.random.key(0), [64, 16, 10])
     before = float(mb.cross_entropy(params, *tiny[:2]))
     trained, history = mb.train(
-        params, tiny, jax.random.key(1), optimizer=mb.sgd(0.5), steps=100, batch_size=10
+        params,
+        tiny,
+        jax.random.key(1),
+        optimizer=mb.sgd,
+        learning_rate=0.5,
+        steps=100,
+        batch_size=10,
     )
     assert history.train_loss.shape == history.val_loss.shape == (100,)
     assert history.val_accuracy.shape == (100,)
@@ -177,7 +183,7 @@ def test_training_lowers_the_loss_on_a_tiny_batch(tiny):
 
 def test_evaluating_less_often_changes_only_the_record(tiny):
     params = mb.init_mlp(jax.random.key(0), [64, 16, 10])
-    kwargs = dict(optimizer=mb.sgd(0.5), steps=30, batch_size=10)
+    kwargs = dict(optimizer=mb.sgd, learning_rate=0.5, steps=30, batch_size=10)
     every, history = mb.train(params, tiny, jax.random.key(1), **kwargs)
     sparse, sparse_history = mb.train(params, tiny, jax.random.key(1), eval_every=10, **kwargs)
     np.testing.assert_array_equal(sparse_history.step, [10, 20, 30])
@@ -190,27 +196,56 @@ def test_evaluating_less_often_changes_only_the_record(tiny):
 
 def test_training_is_determined_by_the_key(tiny):
     params = mb.init_mlp(jax.random.key(0), [64, 16, 10])
-    opt = optax.adam(1e-2)
 
     def run(seed):
-        return mb.train(params, tiny, jax.random.key(seed), optimizer=opt, steps=20, batch_size=5)
+        return mb.train(
+            params,
+            tiny,
+            jax.random.key(seed),
+            optimizer=optax.adam,
+            learning_rate=1e-2,
+            steps=20,
+            batch_size=5,
+        )
 
     (a, ha), (b, hb), (c, _) = run(1), run(1), run(2)
     assert all(jax.tree.leaves(jax.tree.map(jnp.array_equal, (a, ha), (b, hb))))
     assert not jnp.array_equal(a[0]["w"], c[0]["w"])
 
 
-def test_training_under_vmap_matches_single_runs(tiny):
+def test_train_step_is_one_optimizer_step(tiny):
+    params = mb.init_mlp(jax.random.key(0), [64, 8, 10])
+    x, y = tiny[0][:5], tiny[1][:5]
+    stepped, state = mb.train_step(params, (), x, y, 0.5, optimizer=mb.sgd)
+    grads = jax.grad(mb.cross_entropy)(params, x, y)
+    expected = jax.tree.map(lambda p, g: p - 0.5 * g, params, grads)
+    for got, want in zip(jax.tree.leaves(stepped), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    assert state == ()
+    adam = optax.adam(0.1)
+    adam_stepped, _ = mb.train_step(params, adam.init(params), x, y, 0.1, optimizer=optax.adam)
+    updates, _ = adam.update(grads, adam.init(params), params)
+    np.testing.assert_allclose(
+        adam_stepped[0]["w"], optax.apply_updates(params, updates)[0]["w"], rtol=1e-5, atol=1e-7
+    )
+
+
+def test_another_learning_rate_reuses_the_compiled_step(tiny):
     params = mb.init_mlp(jax.random.key(0), [64, 8, 10])
     key = jax.random.key(1)
 
     def run(rate):
-        return mb.train(params, tiny, key, optimizer=mb.sgd(rate), steps=10, batch_size=5)
+        return mb.train(
+            params, tiny, key, optimizer=mb.sgd, learning_rate=rate, steps=10, batch_size=5
+        )
 
-    _, histories = jax.vmap(run)(jnp.array([0.1, 0.5]))
-    _, single = run(0.5)
-    np.testing.assert_allclose(histories.train_loss[1], single.train_loss, rtol=1e-5)
-    assert not np.allclose(histories.train_loss[0], single.train_loss)
+    _, slow = run(0.1)
+    compiled = mb.train_step._cache_size()
+    _, fast = run(0.5)
+    assert mb.train_step._cache_size() == compiled
+    assert not np.allclose(slow.train_loss, fast.train_loss)
+    _, again = run(0.5)
+    np.testing.assert_array_equal(again.train_loss, fast.train_loss)
 
 
 def test_confusion_matrix():
@@ -272,5 +307,11 @@ def test_fit_shallow_masks_units_and_wider_fits_better():
     assert bool(jnp.all(fits["A"][0, 1:] == 0))  # width 1 uses one unit only
     errors = jnp.abs(jax.vmap(mb.shallow_net, in_axes=(0, None))(fits, x) - y).max(axis=1)
     assert float(errors[1]) < 0.2 * float(errors[0])
+    per_width = mb.fits_per_width(fits)
+    assert len(per_width) == 2 and per_width[1]["B"].shape == (8,)
+    np.testing.assert_array_equal(
+        mb.shallow_net(per_width[1], x),
+        mb.shallow_net({name: leaf[1] for name, leaf in fits.items()}, x),
+    )
     again = mb.fit_shallow(jax.random.key(0), x, y, widths=(1, 8), steps=300, learning_rate=0.05)
     np.testing.assert_array_equal(fits["A"], again["A"])

@@ -177,3 +177,74 @@ def test_agree_accepts_rounding_and_rejects_wrong_values():
     assert not vm.agree(expected[:2], expected)  # shapes differ
     assert vm.agree(np.zeros(3), np.zeros(3))
     assert not vm.agree(np.ones(3), np.zeros(3))
+
+
+# ---------------------------------------------------------------------------- collectives
+
+
+def test_batch_normalise_uses_the_statistics_of_the_whole_batch():
+    xs = jax.random.normal(jax.random.key(6), (16, 3)) * 4.0 + 2.0
+    out = jax.vmap(vm.batch_normalise, axis_name="batch")(xs)
+    expected = (xs - xs.mean(axis=0)) / jnp.sqrt(xs.var(axis=0) + 1e-5)
+    assert out.shape == xs.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out.std(axis=0), 1.0, rtol=1e-3)
+
+
+def test_batch_normalise_follows_its_axis_name():
+    xs = jnp.arange(12.0).reshape(4, 3)
+    out = jax.vmap(lambda x: vm.batch_normalise(x, axis_name="rows"), axis_name="rows")(xs)
+    np.testing.assert_allclose(out[:, 0], out[:, 1], rtol=1e-6)  # every column: 0, 3, 6, 9
+    with pytest.raises(NameError, match="unbound axis name"):
+        vm.batch_normalise(xs[0])
+    with pytest.raises(NameError, match="unbound axis name"):
+        jax.vmap(vm.batch_normalise, axis_name="other")(xs)
+
+
+def test_keyword_arguments_are_mapped_over_axis_0():
+    # in_axes covers the positional arguments only; a keyword argument is mapped like in_axes=0.
+    xs = jnp.arange(9.0).reshape(3, 3)
+    scale = jnp.array([1.0, 10.0, 100.0])
+    mapped = jax.vmap(lambda x, s: x * s, in_axes=(0,))(xs, s=scale)
+    np.testing.assert_array_equal(mapped, xs * scale[:, None])
+    shared = jax.vmap(lambda x, s: x * s, in_axes=(0, None))(xs, scale)
+    np.testing.assert_array_equal(shared, xs * scale)
+    with pytest.raises(ValueError, match="inconsistent sizes"):
+        jax.vmap(lambda x, s: x * s, in_axes=(0,))(jnp.ones((5, 3)), s=scale)
+
+
+# ---------------------------------------------------------------------------- memory
+
+
+@pytest.fixture
+def wide():
+    k1, k2, k3 = jax.random.split(jax.random.key(7), 3)
+    params = {"w1": jax.random.normal(k1, (256, 8)), "w2": jax.random.normal(k2, (3, 256))}
+    return params, jax.random.normal(k3, (64, 8))
+
+
+def test_wide_layer_is_w2_tanh_w1_x(wide):
+    params, xs = wide
+    np.testing.assert_allclose(
+        vm.wide_layer(params, xs[0]), params["w2"] @ jnp.tanh(params["w1"] @ xs[0]), rtol=1e-5
+    )
+
+
+def test_lax_map_gives_vmap_s_result_with_less_memory(wide):
+    params, xs = wide
+    by_vmap = lambda p, x: jax.vmap(vm.wide_layer, in_axes=(None, 0))(p, x)  # noqa: E731
+    by_map = lambda p, x: jax.lax.map(lambda row: vm.wide_layer(p, row), x)  # noqa: E731
+    by_chunks = lambda p, x: jax.lax.map(  # noqa: E731
+        lambda row: vm.wide_layer(p, row), x, batch_size=16
+    )
+    results = [jax.jit(f)(params, xs) for f in (by_vmap, by_map, by_chunks)]
+    for result in results[1:]:
+        assert vm.agree(result, results[0], rel=1e-5)
+    memory = [vm.memory_bytes(f, params, xs) for f in (by_vmap, by_map, by_chunks)]
+    # The same inputs and outputs; scratch memory for all 64, one, and 16 hidden layers at once.
+    assert {m["output"] for m in memory} == {64 * 3 * 4}
+    assert {m["argument"] for m in memory} == {(256 * 8 + 3 * 256 + 64 * 8) * 4}
+    vmap_temp, map_temp, chunk_temp = (m["temp"] for m in memory)
+    assert vmap_temp >= 64 * 256 * 4
+    assert map_temp < chunk_temp < vmap_temp

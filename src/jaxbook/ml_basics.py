@@ -10,11 +10,14 @@ Other chapters reuse :func:`load_digits_split` (the data and its split) and may 
   :func:`cross_entropy`, :func:`accuracy`, :func:`predict`. Parameters are a list of
   ``{"w", "b"}`` layers; ``w`` has the shape ``(outputs, inputs)`` of the lecture's matrices
   ``A``.
-* Training: :func:`sgd` (plain gradient descent, pure JAX) and :func:`train`, a jitted
-  ``lax.scan`` over minibatch steps that accepts any optimiser with Optax's ``init``/``update``
-  interface, so ``optax.adam(...)`` drops in for :func:`sgd`.
+* Training: :func:`sgd` (plain gradient descent, pure JAX), :func:`train_step` (one jitted
+  minibatch step) and :func:`train`, a Python loop over those steps. An optimiser is given as
+  a function of the learning rate that returns an object with Optax's ``init``/``update``
+  interface, so ``optax.adam`` drops in for :func:`sgd`; the learning rate is a traced
+  argument, so trying several rates compiles the step once.
 * Universal approximation: :func:`fit_shallow`, which fits ``F(x) = A σ(Bx + c)`` for several
-  hidden widths at once.
+  hidden widths at once (with ``vmap``, ``lax.scan`` and Optax: the chapter uses it before the
+  chapters that explain those tools, and only shows what it returns).
 """
 
 from __future__ import annotations
@@ -167,53 +170,70 @@ class History(NamedTuple):
     val_accuracy: jax.Array
 
 
-@partial(jax.jit, static_argnames=("optimizer", "steps", "batch_size", "eval_every"))
+@partial(jax.jit, static_argnames="optimizer")
+def train_step(
+    params: Params,
+    opt_state: Any,
+    x: jax.Array,
+    labels: jax.Array,
+    learning_rate: float | jax.Array,
+    *,
+    optimizer: Callable[[Any], Optimizer],
+) -> tuple[Params, Any]:
+    """One step of ``optimizer(learning_rate)`` on the cross-entropy of the batch ``(x, labels)``.
+
+    Compiled once per ``optimizer`` (a static argument) and per shape of the batch; the learning
+    rate is traced, so another rate reuses the compiled step.
+    """
+    grads = jax.grad(cross_entropy)(params, x, labels)
+    updates, opt_state = optimizer(learning_rate).update(grads, opt_state, params)
+    return apply_updates(params, updates), opt_state
+
+
+@jax.jit
+def evaluate(params: Params, x_train, y_train, x_val, y_val) -> tuple[jax.Array, ...]:
+    """The metrics of :class:`History`: training loss, validation loss and accuracy."""
+    return (
+        cross_entropy(params, x_train, y_train),
+        cross_entropy(params, x_val, y_val),
+        accuracy(params, x_val, y_val),
+    )
+
+
 def train(
     params: Params,
     data: DigitsSplit | tuple,
     key: jax.Array,
     *,
-    optimizer: Optimizer,
+    optimizer: Callable[[Any], Optimizer],
+    learning_rate: float,
     steps: int,
     batch_size: int,
     eval_every: int = 1,
 ) -> tuple[Params, History]:
-    """Train ``params`` for ``steps`` minibatch steps of ``optimizer`` on the cross-entropy.
+    """Train ``params`` for ``steps`` minibatch steps of ``optimizer(learning_rate)``.
 
-    ``data`` holds ``(x_train, y_train, x_val, y_val, ...)`` (a :class:`DigitsSplit` or any
-    tuple that starts so). Each step trains on ``batch_size`` training examples drawn at random
-    (with replacement: cheaper than a shuffle, and as good for training); all the draws are
-    made up front from ``key`` (one random call instead of one per step, which compiles
-    faster), so the same key gives the same run. The whole loop is one ``lax.scan`` (of
-    ``eval_every`` steps, then the metrics), compiled once. The metrics look at every example,
-    so evaluating them less often than every step saves most of the work.
+    ``optimizer`` is a function of the learning rate, :func:`sgd` or ``optax.adam``. ``data``
+    holds ``(x_train, y_train, x_val, y_val, ...)`` (a :class:`DigitsSplit` or any tuple that
+    starts so). Each step trains on ``batch_size`` training examples drawn at random (with
+    replacement: cheaper than a shuffle, and as good for training); all the draws are made up
+    front from ``key``, so the same key gives the same run. Every ``eval_every`` steps the
+    metrics of :class:`History` are computed on the whole training and validation sets.
     """
     if steps % eval_every:
         raise ValueError(f"steps ({steps}) must be a multiple of eval_every ({eval_every})")
-    x_train, y_train, x_val, y_val = data[:4]
-    n = x_train.shape[0]
-
-    def step(carry, batch):
-        params, opt_state = carry
-        grads = jax.grad(cross_entropy)(params, x_train[batch], y_train[batch])
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (apply_updates(params, updates), opt_state), None
-
-    def steps_then_evaluate(carry, batches):
-        carry, _ = jax.lax.scan(step, carry, batches)
-        params = carry[0]
-        val_logits = mlp_forward(params, x_val)
-        val_loss = -jnp.mean(
-            jnp.take_along_axis(jax.nn.log_softmax(val_logits), y_val[:, None], axis=1)
+    x_train, y_train = np.asarray(data[0]), np.asarray(data[1])  # NumPy cuts batches fastest
+    whole_sets = [jnp.asarray(a) for a in data[:4]]  # on the device once, for the metrics
+    opt_state = optimizer(learning_rate).init(params)
+    batches = np.asarray(jax.random.randint(key, (steps, batch_size), 0, len(y_train)))
+    metrics = []
+    for i, batch in enumerate(batches, start=1):
+        params, opt_state = train_step(
+            params, opt_state, x_train[batch], y_train[batch], learning_rate, optimizer=optimizer
         )
-        val_accuracy = jnp.mean(jnp.argmax(val_logits, axis=-1) == y_val)
-        return carry, (cross_entropy(params, x_train, y_train), val_loss, val_accuracy)
-
-    batches = jax.random.randint(key, (steps, batch_size), 0, n)
-    batches = batches.reshape(steps // eval_every, eval_every, batch_size)
-    (params, _), (train_loss, val_loss, val_accuracy) = jax.lax.scan(
-        steps_then_evaluate, (params, optimizer.init(params)), batches
-    )
+        if i % eval_every == 0:
+            metrics.append(evaluate(params, *whole_sets))
+    train_loss, val_loss, val_accuracy = (jnp.stack(m) for m in zip(*metrics, strict=True))
     step_numbers = jnp.arange(eval_every, steps + 1, eval_every)
     return params, History(step_numbers, train_loss, val_loss, val_accuracy)
 
@@ -305,7 +325,8 @@ def fit_shallow(
     activation: Callable[[jax.Array], jax.Array] = jnp.tanh,
 ) -> dict[str, jax.Array]:
     """Fit ``F(x) = A σ(Bx + c)`` to ``(x, y)`` by Adam on the mean squared error, once per
-    hidden width in ``widths``; returns the parameters stacked along a leading width axis.
+    hidden width in ``widths``; returns the parameters stacked along a leading width axis
+    (:func:`fits_per_width` splits them into one dictionary per width).
 
     All widths train at once: each network has ``max(widths)`` hidden units, and a mask zeroes
     the entries of ``A`` beyond its width. Masked units get zero gradients, so Adam never moves
@@ -338,3 +359,9 @@ def fit_shallow(
         return {**params, "A": params["A"] * mask}
 
     return jax.vmap(fit_one)(masks)
+
+
+def fits_per_width(fits: dict[str, jax.Array]) -> list[dict[str, jax.Array]]:
+    """The stacked result of :func:`fit_shallow` as one parameter dictionary per width."""
+    n_widths = len(fits["A"])
+    return [{name: leaf[i] for name, leaf in fits.items()} for i in range(n_widths)]

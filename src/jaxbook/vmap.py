@@ -1,4 +1,5 @@
-"""Chapter "vmap": a linear layer, pairwise distances, a small loss, and device-mesh helpers.
+"""Chapter "vmap": a linear layer, pairwise distances, a small loss, batch statistics with
+collectives, the memory a batch costs, and device-mesh helpers.
 
 The functions are written for **one** example; the page batches them with ``jax.vmap``. The
 mesh helpers work with whatever devices exist: the page asks for 8 simulated CPU devices
@@ -65,6 +66,42 @@ def squared_error(params: dict[str, jax.Array], x: jax.Array, y: jax.Array) -> j
     """Loss of a linear model ``w·x + b`` on **one** example: ``(w·x + b - y)² / 2``."""
     residual = jnp.dot(params["w"], x) + params["b"] - y
     return 0.5 * residual**2
+
+
+def batch_normalise(x: jax.Array, axis_name: str = "batch", eps: float = 1e-5) -> jax.Array:
+    """Normalise **one** example by the mean and variance of the whole batch it belongs to.
+
+    Written for one example; ``jax.lax.pmean`` over ``axis_name`` averages across the examples
+    of the ``vmap`` (or ``shard_map``) that binds that axis name. Called outside such a
+    transformation, the axis name is unbound and JAX raises ``NameError``.
+    """
+    mean = jax.lax.pmean(x, axis_name)
+    variance = jax.lax.pmean((x - mean) ** 2, axis_name)
+    return (x - mean) / jnp.sqrt(variance + eps)
+
+
+def wide_layer(params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
+    """A hidden layer and a readout for **one** example: ``w2 @ tanh(w1 @ x)``.
+
+    With ``w1`` of shape (hidden, features) its intermediate, ``tanh(w1 @ x)``, has ``hidden``
+    entries per example: the memory that batching multiplies.
+    """
+    return params["w2"] @ jnp.tanh(params["w1"] @ x)
+
+
+def memory_bytes(fn: Callable, *args) -> dict[str, int]:
+    """The buffers XLA plans for ``jax.jit(fn)(*args)``, from its compiled program.
+
+    ``temp`` is the scratch memory the program needs while it runs (the intermediates),
+    ``output`` and ``argument`` the sizes of its results and inputs, in bytes. Nothing runs:
+    the numbers come from compiling, for the device the arguments live on.
+    """
+    stats = jax.jit(fn).lower(*args).compile().memory_analysis()
+    return {
+        "temp": int(stats.temp_size_in_bytes),
+        "output": int(stats.output_size_in_bytes),
+        "argument": int(stats.argument_size_in_bytes),
+    }
 
 
 # ---------------------------------------------------------------------------- many devices
