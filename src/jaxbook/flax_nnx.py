@@ -116,10 +116,10 @@ def nnx_train_steps(
 def save_checkpoint(directory: Path, model: nnx.Module, optimizer: nnx.Optimizer) -> None:
     """Write the model's variables and the optimiser's state under ``directory``, one Orbax
     checkpoint each (``model/`` and ``optimizer/``); neither may exist yet."""
+    # Orbax writes in a background thread; leaving the `with` waits for it, then closes.
     with ocp.StandardCheckpointer() as checkpointer:
         checkpointer.save(directory / "model", nnx.state(model))
         checkpointer.save(directory / "optimizer", nnx.state(optimizer))
-    # Orbax writes in a background thread; leaving the `with` waits for it and closes.
 
 
 def restore_checkpoint(
