@@ -23,11 +23,12 @@ def batch(data):
     return data.x_train[:BATCH], data.y_train[:BATCH]
 
 
+LIBRARIES = {"Flax Linen": fh.linen_library, "Haiku": fh.haiku_library}
+NAMES = list(LIBRARIES)
+
+
 def by_name(name):
-    return {lib.name: lib for lib in fh.libraries()}[name]
-
-
-NAMES = ["Flax Linen", "Haiku", "Flax NNX"]
+    return LIBRARIES[name]()
 
 
 # --------------------------------------------------------------------------- data
@@ -108,47 +109,18 @@ def linen_to_haiku(p):
     }
 
 
-def linen_to_nnx(p, nnx_params):
-    pure = {
-        "linear1": {"kernel": p["Dense_0"]["kernel"], "bias": p["Dense_0"]["bias"]},
-        "norm": {"scale": p["BatchNorm_0"]["scale"], "bias": p["BatchNorm_0"]["bias"]},
-        "linear2": {"kernel": p["Dense_1"]["kernel"], "bias": p["Dense_1"]["bias"]},
-    }
-    nnx.replace_by_pure_dict(nnx_params, pure)
-    return nnx_params
-
-
-def test_the_three_are_the_same_network(batch):
-    """Given the same weights (and no dropout), the three compute the same function."""
+def test_linen_and_haiku_are_the_same_network(batch):
+    """Given the same weights (and no dropout), the two compute the same function."""
     x, _ = batch
-    linen, haiku, nnx_lib = fh.libraries(dropout_rate=0.0)
+    linen, haiku = fh.linen_library(dropout_rate=0.0), fh.haiku_library(dropout_rate=0.0)
     key = jax.random.key(0)
     lp, ls = linen.init(key, x[:1])
-    hp, hs = haiku.init(key, x[:1])
-    np_, ns = nnx_lib.init(key, x[:1])
+    _, hs = haiku.init(key, x[:1])
     # Training mode normalises with the batch's statistics, so the running ones do not matter.
     dropout_key = jax.random.key(1)  # unused at rate 0, but each library asks for one
     expected, _ = linen.apply(lp, ls, x, True, dropout_key)
     from_haiku, _ = haiku.apply(linen_to_haiku(lp), hs, x, True, dropout_key)
-    from_nnx, _ = nnx_lib.apply(linen_to_nnx(lp, np_), ns, x, True, dropout_key)
     np.testing.assert_allclose(from_haiku, expected, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(from_nnx, expected, rtol=1e-5, atol=1e-5)
-
-
-def test_initialisation_scheme_is_lecun_normal():
-    """All three draw the first layer's weights with stddev 1/sqrt(64), biases zero."""
-    x = jnp.zeros((1, 64))
-    for lib in fh.libraries():
-        params, _ = lib.init(jax.random.key(3), x)
-        leaves = {
-            "/".join(str(getattr(k, "key", k)) for k in path): leaf
-            for path, leaf in jax.tree_util.tree_leaves_with_path(params)
-        }
-        hidden_w = [v for k, v in leaves.items() if v.shape == (64, 64)]
-        assert len(hidden_w) == 1, lib.name
-        assert float(jnp.std(hidden_w[0])) == pytest.approx(1 / 8, rel=0.05), lib.name
-        biases = [v for k, v in leaves.items() if v.shape in ((64,), (10,)) and "b" in k]
-        assert biases and all(float(jnp.abs(b).max()) == 0.0 for b in biases), lib.name
 
 
 # --------------------------------------------------------------------------- training
@@ -189,21 +161,6 @@ def test_shared_loop_trains_and_is_deterministic(name, data):
     assert fh.count_params(initial_params) == HAND_COUNT
 
 
-def test_idiomatic_nnx_step_matches_the_shared_loop(data):
-    lib = by_name("Flax NNX")
-    plan = fh.batch_plan(jax.random.key(1), 5, 32, data.y_train.shape[0])
-    result = fh.make_train(lib, optax.adam(1e-2))(jax.random.key(0), plan, data)
-    model = nnx.merge(fh.nnx_graphdef(), *result.initial)
-    optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
-    losses = []
-    for step in range(5):
-        idx = plan.indices[step]
-        x, y = data.x_train[idx], data.y_train[idx]
-        losses.append(fh.nnx_train_step(model, optimizer, x, y, plan.dropout_keys[step]))
-    np.testing.assert_allclose(jnp.stack(losses), result.losses, rtol=1e-6, atol=1e-7)
-    assert int(optimizer.step[...]) == 5
-
-
 def test_haiku_must_be_initialised_on_the_training_path():
     model = hk.transform_with_state(lambda x, train: fh.haiku_mlp(x, train))
     with pytest.raises(ValueError, match="No value for 'average'"):
@@ -230,7 +187,7 @@ def _sample(x):
 
 def test_lines_of_code_skips_docstrings_comments_and_blanks():
     assert fh.lines_of_code(_sample) == 3  # def, y = ..., return
-    assert fh.lines_of_code(fh.haiku_mlp) < fh.lines_of_code(fh.NnxMLP)
+    assert fh.lines_of_code(fh.haiku_mlp) < fh.lines_of_code(fh.LinenMLP)
 
 
 def test_shapes_handles_nnx_state():

@@ -1,9 +1,11 @@
-"""Chapter "Flax vs Haiku (and Flax NNX)": one network written three ways, one training loop.
+"""Chapter "Flax Linen and Haiku": the digit classifier in both, and what every library shares.
 
-The network is the same in all three libraries: ``Dense(64) → BatchNorm → relu → Dropout →
-Dense(10)`` on the 8×8 handwritten digits, with LeCun-normal weights and zero biases. Each
-library is wrapped in a :class:`Library`, a small functional interface, so that one loop
-(:func:`train`) drives all three with the same data, keys, optimiser and number of steps.
+The network is ``Dense(64) → BatchNorm → relu → Dropout → Dense(10)`` on the 8×8 handwritten
+digits, with LeCun-normal weights and zero biases. Each library is wrapped in a
+:class:`Library`, a small functional interface, so that one loop (:func:`make_train`) can drive
+any of them with the same data, keys, optimiser and number of steps. The Flax NNX version and
+the three-way comparison are in :mod:`jaxbook.flax_nnx`, which adds the third library to this
+interface; the data, the loop and the measuring helpers stay here, in one place.
 """
 
 from __future__ import annotations
@@ -55,13 +57,13 @@ class Digits(NamedTuple):
 
 def load_digits_split(seed: int = 0, test_fraction: float = 0.25) -> Digits:
     """The digits of the ML-basics chapter (:func:`jaxbook.ml_basics.load_digits_split`) as JAX
-    arrays, without a validation set: this chapter compares libraries and tunes nothing."""
+    arrays, without a validation set: these chapters compare libraries and tune nothing."""
     split = ml_basics.load_digits_split(seed, val_fraction=0.0, test_fraction=test_fraction)
     arrays = (split.x_train, split.y_train, split.x_test, split.y_test)
     return Digits(*(jnp.asarray(a) for a in arrays))
 
 
-# --------------------------------------------------------------------------- the three models
+# --------------------------------------------------------------------------- the models
 
 
 class LinenMLP(nn.Module):
@@ -85,21 +87,6 @@ def haiku_mlp(x, train: bool, dropout_rate: float = DROPOUT_RATE):
     if train:
         x = hk.dropout(hk.next_rng_key(), dropout_rate, x)
     return hk.Linear(CLASSES, w_init=HAIKU_LECUN_NORMAL)(x)
-
-
-class NnxMLP(nnx.Module):
-    def __init__(self, *, rngs: nnx.Rngs, dropout_rate: float = DROPOUT_RATE):
-        self.linear1 = nnx.Linear(FEATURES, HIDDEN, kernel_init=LECUN_NORMAL, rngs=rngs)
-        self.norm = nnx.BatchNorm(HIDDEN, momentum=MOMENTUM, rngs=rngs)
-        self.dropout = nnx.Dropout(dropout_rate)
-        self.linear2 = nnx.Linear(HIDDEN, CLASSES, kernel_init=LECUN_NORMAL, rngs=rngs)
-
-    def __call__(self, x, train: bool, rngs: nnx.Rngs | None = None):
-        x = self.linear1(x)
-        x = self.norm(x, use_running_average=not train)
-        x = nnx.relu(x)
-        x = self.dropout(x, deterministic=not train, rngs=rngs)
-        return self.linear2(x)
 
 
 # --------------------------------------------------------------------------- one interface
@@ -150,36 +137,6 @@ def haiku_library(dropout_rate: float = DROPOUT_RATE) -> Library:
         return model.apply(params, state, key, x, train)
 
     return Library("Haiku", init, apply, haiku_mlp)
-
-
-def nnx_graphdef(dropout_rate: float = DROPOUT_RATE) -> nnx.GraphDef:
-    """The structure of an :class:`NnxMLP` without its arrays, from an abstract model (no
-    arrays are created)."""
-    abstract = nnx.eval_shape(lambda: NnxMLP(rngs=nnx.Rngs(0), dropout_rate=dropout_rate))
-    graphdef, _, _ = nnx.split(abstract, nnx.Param, nnx.BatchStat)
-    return graphdef
-
-
-def nnx_library(dropout_rate: float = DROPOUT_RATE) -> Library:
-    graphdef = nnx_graphdef(dropout_rate)
-
-    def init(key, x):
-        model = NnxMLP(rngs=nnx.Rngs(params=key), dropout_rate=dropout_rate)
-        _, params, state = nnx.split(model, nnx.Param, nnx.BatchStat)
-        return params, state
-
-    def apply(params, state, x, train, key):
-        # copy=True: fresh Variables that belong to the current trace (jit, grad), which
-        # BatchNorm may update; without it they are the caller's, and updating them raises.
-        model = nnx.merge(graphdef, params, state, copy=True)
-        logits = model(x, train, rngs=nnx.Rngs(dropout=key) if train else None)
-        return logits, nnx.state(model, nnx.BatchStat)
-
-    return Library("Flax NNX", init, apply, NnxMLP)
-
-
-def libraries(dropout_rate: float = DROPOUT_RATE) -> list[Library]:
-    return [lib(dropout_rate) for lib in (linen_library, haiku_library, nnx_library)]
 
 
 # --------------------------------------------------------------------------- one training loop
@@ -257,22 +214,6 @@ def make_train(
         return TrainResult(params, state, opt_state, losses, test_accuracy, initial)
 
     return train
-
-
-# --------------------------------------------------------------------------- NNX, its own way
-
-
-@nnx.jit
-def nnx_train_step(model: NnxMLP, optimizer: nnx.Optimizer, x, y, key) -> jax.Array:
-    """Flax NNX's idiom: the model and optimiser are objects, updated in place; ``nnx.jit``
-    carries their state into and out of the compiled function."""
-
-    def loss_fn(model):
-        return cross_entropy(model(x, True, rngs=nnx.Rngs(dropout=key)), y)
-
-    loss, grads = nnx.value_and_grad(loss_fn)(model)  # gradients of the nnx.Param only
-    optimizer.update(model, grads)
-    return loss
 
 
 # --------------------------------------------------------------------------- measuring

@@ -95,7 +95,7 @@ def test_the_flax_comparison_table_fits_a_phone(browser, base_url):
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     try:
-        page.goto(f"{base_url}book/flax_haiku.html", wait_until="load")
+        page.goto(f"{base_url}book/flax_nnx.html", wait_until="load")
         seen = page.evaluate(
             """() => {
               const table = document.querySelector("#where-they-differ-in-a-way-that-bites table");
@@ -116,12 +116,12 @@ def test_the_flax_comparison_table_fits_a_phone(browser, base_url):
         )
     finally:
         context.close()
-    assert seen is not None, "book/flax_haiku: no table under 'Where they differ ...'"
+    assert seen is not None, "book/flax_nnx: no table under 'Where they differ ...'"
     problems = []
     if seen["scrollWidth"] > seen["clientWidth"] + 1:
         problems.append(
-            f"book/flax_haiku: the comparison table is {seen['scrollWidth']} px wide in a "
+            f"book/flax_nnx: the comparison table is {seen['scrollWidth']} px wide in a "
             f"{seen['clientWidth']} px column at 390 px"
         )
-    problems += [f"book/flax_haiku: cell {c} does not name its column" for c in seen["unlabelled"]]
+    problems += [f"book/flax_nnx: cell {c} does not name its column" for c in seen["unlabelled"]]
     fail_on(problems)
