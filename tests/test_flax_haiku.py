@@ -8,19 +8,8 @@ from flax import nnx
 
 from jaxbook import flax_haiku as fh
 
-BATCH = 16
 # By hand: Dense 64→64 (weights and biases), BatchNorm scale and offset, Dense 64→10.
 HAND_COUNT = 64 * 64 + 64 + 64 + 64 + 64 * 10 + 10
-
-
-@pytest.fixture(scope="module")
-def data():
-    return fh.load_digits_split(seed=0)
-
-
-@pytest.fixture(scope="module")
-def batch(data):
-    return data.x_train[:BATCH], data.y_train[:BATCH]
 
 
 LIBRARIES = {"Flax Linen": fh.linen_library, "Haiku": fh.haiku_library}
@@ -67,7 +56,7 @@ def test_output_shapes_and_parameter_count(name, batch):
     assert fh.count_params(params) == HAND_COUNT == fh.expected_param_count()
     for train in (True, False):
         logits, _ = lib.apply(params, state, x, train, jax.random.key(1))
-        assert logits.shape == (BATCH, 10)
+        assert logits.shape == (len(x), 10)
         assert logits.dtype == jnp.float32
 
 

@@ -11,19 +11,8 @@ from flax import nnx
 from jaxbook import flax_haiku as fh
 from jaxbook import flax_nnx as fn
 
-BATCH = 16
 # By hand: Dense 64→64 (weights and biases), BatchNorm scale and offset, Dense 64→10.
 HAND_COUNT = 64 * 64 + 64 + 64 + 64 + 64 * 10 + 10
-
-
-@pytest.fixture(scope="module")
-def data():
-    return fh.load_digits_split(seed=0)
-
-
-@pytest.fixture(scope="module")
-def batch(data):
-    return data.x_train[:BATCH], data.y_train[:BATCH]
 
 
 def test_libraries_are_the_three_in_order():
@@ -42,7 +31,7 @@ def test_nnx_output_shapes_and_parameter_count(batch):
     assert fh.shapes(state) == {"norm": {"mean": (64,), "var": (64,)}}
     for train in (True, False):
         logits, _ = lib.apply(params, state, x, train, jax.random.key(1))
-        assert logits.shape == (BATCH, 10)
+        assert logits.shape == (len(x), 10)
         assert logits.dtype == jnp.float32
 
 
@@ -76,7 +65,7 @@ def test_nnx_graphdef_builds_no_arrays_and_merges_with_any_weights(batch):
     params, state = fn.nnx_library().init(jax.random.key(0), x[:1])
     model = nnx.merge(fn.nnx_graphdef(), params, state)
     assert isinstance(model, fn.NnxMLP)
-    assert model(x, False).shape == (BATCH, 10)
+    assert model(x, False).shape == (len(x), 10)
 
 
 def linen_to_nnx(p, nnx_params):
