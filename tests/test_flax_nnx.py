@@ -7,6 +7,10 @@ import numpy as np
 import optax
 import pytest
 from flax import nnx
+from flax_contract import (
+    check_batchnorm_updates_in_training_only,
+    check_dropout_uses_the_key_in_training_only,
+)
 
 from jaxbook import flax_haiku as fh
 from jaxbook import flax_nnx as fn
@@ -36,28 +40,11 @@ def test_nnx_output_shapes_and_parameter_count(batch):
 
 
 def test_nnx_batchnorm_statistics_change_in_training_only(batch):
-    lib = fn.nnx_library()
-    x, _ = batch
-    params, state = lib.init(jax.random.key(0), x[:1])
-    _, after_train = lib.apply(params, state, x, True, jax.random.key(1))
-    _, after_eval = lib.apply(params, state, x, False, None)
-    changed = jax.tree.map(lambda a, b: not np.array_equal(a, b), state, after_train)
-    assert all(jax.tree.leaves(changed))
-    jax.tree.map(np.testing.assert_array_equal, state, after_eval)
+    check_batchnorm_updates_in_training_only(fn.nnx_library(), batch[0], every=True)
 
 
 def test_nnx_dropout_depends_on_the_key_in_training_only(batch):
-    lib = fn.nnx_library()
-    x, _ = batch
-    params, state = lib.init(jax.random.key(0), x[:1])
-    a, _ = lib.apply(params, state, x, True, jax.random.key(1))
-    b, _ = lib.apply(params, state, x, True, jax.random.key(2))
-    c, _ = lib.apply(params, state, x, True, jax.random.key(1))
-    assert not np.allclose(a, b)
-    np.testing.assert_array_equal(a, c)
-    e1, _ = lib.apply(params, state, x, False, jax.random.key(1))
-    e2, _ = lib.apply(params, state, x, False, jax.random.key(2))
-    np.testing.assert_array_equal(e1, e2)
+    check_dropout_uses_the_key_in_training_only(fn.nnx_library(), batch[0])
 
 
 def test_nnx_graphdef_builds_no_arrays_and_merges_with_any_weights(batch):
