@@ -8,7 +8,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
-JAX_VERSION := $(shell sed -n 's/^jax==//p' requirements.txt)
 
 .PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant pdf
 
@@ -149,6 +148,8 @@ serve: $(STAMP)
 ## into which CUDA JAX is installed at the pinned version unless JAX there already has CUDA.
 GPU_PYTHON ?=
 GPU_RUN = $(if $(GPU_PYTHON),PYTHONPATH=src $(GPU_PYTHON),$(PY))
+# The pinned JAX, as every tool reads requirements.txt (booktools.book)
+JAX_VERSION = $(shell $(GPU_RUN) -m booktools.book pin jax)
 gpu: $(if $(GPU_PYTHON),,$(STAMP))
 	$(GPU_RUN) -m booktools.gpu_smoke --setup --jax-version $(JAX_VERSION)
 	JAX_PLATFORMS=cuda $(GPU_RUN) -m booktools.build --execute-only

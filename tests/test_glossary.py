@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-from booktools import ROOT
+from booktools.book import Paths
+
+ROOT = Paths.from_environment().root
 
 GLOSSARY = ROOT / "book" / "glossary.md"
 TERM_ROLE = re.compile(r"\{term\}`(?:[^`<]*<(?P<target>[^>`]+)>|(?P<text>[^`]+))`")

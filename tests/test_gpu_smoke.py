@@ -6,7 +6,10 @@ import subprocess
 import sys
 import time
 
-from booktools import ROOT, gpu_smoke
+from booktools import gpu_smoke
+from booktools.book import Paths
+
+ROOT = Paths.from_environment().root
 
 
 def test_cuda_jax_present_installs_nothing():

@@ -8,7 +8,10 @@ import sys
 
 import pytest
 
-from booktools import ROOT, lock
+from booktools import lock
+from booktools.book import Paths
+
+ROOT = Paths.from_environment().root
 
 FILES = (
     "requirements.txt",
@@ -36,7 +39,7 @@ def edit(path, old, new):
 
 
 def test_the_locks_agree_with_requirements():
-    assert lock.problems() == []
+    assert lock.problems(ROOT) == []
 
 
 def test_every_pin_is_in_the_lock_at_its_version():
@@ -136,6 +139,6 @@ def test_the_check_command_fails_on_a_stale_lock(book):
 
 
 def test_the_installer_is_extracted_with_its_hashes():
-    line = lock.extract("uv")
+    line = lock.extract("uv", ROOT)
     pins, _ = lock.read_pins(ROOT / "requirements-installer.in")
     assert line.startswith(f"uv=={pins['uv']} --hash=sha256:")

@@ -2,21 +2,17 @@ import json
 
 import pytest
 
-from booktools import ROOT, notebooks
+from booktools import notebooks
+from booktools.book import Book, BookError
 
-
-def test_pinned_versions_reads_requirements():
-    pins = notebooks.pinned_versions()
-    assert pins["dm-haiku"] and pins["flax"] and pins["jax"]
+BOOK = Book()
 
 
 def test_install_cell_pins_every_library_colab_may_lack():
-    source = notebooks.install_cell_source(
-        "jaxbook @ git+https://x/y@abc", notebooks.pinned_versions()
-    )
+    source = notebooks.install_cell_source("jaxbook @ git+https://x/y@abc", BOOK.pins)
     compile(source, "<install cell>", "exec")
     assert "jaxbook @ git+https://x/y@abc" in source
-    pins = notebooks.pinned_versions()
+    pins = BOOK.pins
     for distribution in notebooks.PINNED_IF_MISSING.values():
         assert f"{distribution}=={pins[distribution]}" in source
 
@@ -27,7 +23,7 @@ def run_install_cell(monkeypatch, present):
     import importlib.util
     import subprocess
 
-    source = notebooks.install_cell_source("jaxbook @ x", notebooks.pinned_versions())
+    source = notebooks.install_cell_source("jaxbook @ x", BOOK.pins)
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda command, **kw: calls.append(command))
     monkeypatch.setattr(
@@ -41,11 +37,11 @@ def test_install_cell_keeps_colabs_own_jax(monkeypatch):
     installed = run_install_cell(monkeypatch, {"jax", "jaxlib", "numpy", "matplotlib", "flax"})
     assert installed[0] == "jaxbook @ x"
     assert not any(p.startswith(("jax==", "jaxlib==", "numpy==", "flax==")) for p in installed)
-    assert f"dm-haiku=={notebooks.pinned_versions()['dm-haiku']}" in installed
+    assert f"dm-haiku=={BOOK.pins['dm-haiku']}" in installed
 
 
 def test_install_cell_brings_the_pinned_jax_where_there_is_none(monkeypatch):
-    pins = notebooks.pinned_versions()
+    pins = BOOK.pins
     installed = run_install_cell(monkeypatch, set())
     assert f"jax=={pins['jax']}" in installed and f"jaxlib=={pins['jaxlib']}" in installed
 
@@ -58,7 +54,7 @@ def test_download_notebook_gets_the_install_cell_once(tmp_path):
     notebook.metadata["jupytext"] = {"formats": "md:myst"}
     nbformat.write(notebook, path)
     for _ in range(2):
-        notebooks.add_install_cell([path], package="jaxbook @ y")
+        notebooks.add_install_cell(BOOK, [path], package="jaxbook @ y")
     cells = nbformat.read(path, as_version=4).cells
     assert [c.metadata.get("tags") for c in cells] == [[notebooks.INSTALL_TAG], None]
     assert "jaxbook @ y" in cells[0].source and cells[1].source == "import jaxbook"
@@ -67,21 +63,22 @@ def test_download_notebook_gets_the_install_cell_once(tmp_path):
 
 def test_default_package_is_the_commit_or_the_override(monkeypatch):
     monkeypatch.delenv("JAXBOOK_NOTEBOOK_PACKAGE", raising=False)
-    assert notebooks.default_package() == (
-        f"jaxbook @ git+https://github.com/jaxbook/jaxbook@{notebooks.current_commit()}"
+    commit = notebooks.current_commit(BOOK.paths.root)
+    assert notebooks.default_package(BOOK) == (
+        f"jaxbook @ git+https://github.com/jaxbook/jaxbook@{commit}"
     )
     monkeypatch.setenv("JAXBOOK_NOTEBOOK_PACKAGE", "jaxbook @ file:///x")
-    assert notebooks.default_package() == "jaxbook @ file:///x"
+    assert notebooks.default_package(BOOK) == "jaxbook @ file:///x"
 
 
 def test_install_cell_refuses_an_unpinned_library():
-    with pytest.raises(ValueError, match="dm-haiku"):
-        pins = {k: v for k, v in notebooks.pinned_versions().items() if k != "dm-haiku"}
+    with pytest.raises(BookError, match="dm-haiku"):
+        pins = {k: v for k, v in BOOK.pins.items() if k != "dm-haiku"}
         notebooks.install_cell_source("jaxbook", pins)
 
 
 def test_install_cell_does_nothing_where_jaxbook_is_importable(capsys):
-    source = notebooks.install_cell_source("jaxbook", notebooks.pinned_versions())
+    source = notebooks.install_cell_source("jaxbook", BOOK.pins)
     calls = []
     namespace = {}
     import subprocess
@@ -96,10 +93,10 @@ def test_install_cell_does_nothing_where_jaxbook_is_importable(capsys):
 
 
 def test_generate_writes_one_notebook_per_executable_page(tmp_path):
-    written = notebooks.generate(tmp_path, package="jaxbook")
+    written = notebooks.generate(BOOK, tmp_path, package="jaxbook")
     names = {p.relative_to(tmp_path).as_posix() for p in written}
     assert "book/why_jax.ipynb" in names
-    assert "book/status.ipynb" not in names or notebooks.has_kernel(ROOT / "book/status.md")
+    assert "book/status.ipynb" not in names or BOOK.page("book/status").executes
     notebook = json.loads((tmp_path / "book/why_jax.ipynb").read_text())
     first = notebook["cells"][0]
     assert first["cell_type"] == "code" and "colab-install" in first["metadata"]["tags"]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-from booktools import ROOT
+from booktools.book import Paths
+
+ROOT = Paths.from_environment().root
 
 BIB = ROOT / "book" / "references.bib"
 ENTRY = re.compile(r"^@\w+\{([^,\s]+),", re.MULTILINE)

@@ -8,7 +8,9 @@ import sys
 import time
 import urllib.request
 
-from booktools import ROOT
+from booktools.book import Paths
+
+ROOT = Paths.from_environment().root
 
 
 def free_port() -> int:

@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from booktools import ROOT
+from booktools.book import Paths
+
+ROOT = Paths.from_environment().root
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 SHA = re.compile(r"^[^@]+@[0-9a-f]{40}$")

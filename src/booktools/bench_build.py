@@ -16,19 +16,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from booktools import BUILD, ROOT
-from booktools.cache import CACHE
+from booktools.book import Paths
 
-PAGE = ROOT / "book" / "dsp.md"
-MODULE = ROOT / "src" / "jaxbook" / "dsp.py"
+PAGE = "book/dsp.md"
+MODULE = "src/jaxbook/dsp.py"
 
 
-def build() -> tuple[float, int]:
+def build(paths: Paths) -> tuple[float, int]:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "booktools.build"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "booktools.build"], cwd=paths.root, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
@@ -38,47 +36,51 @@ def build() -> tuple[float, int]:
     return elapsed, len(executed)
 
 
-def with_edit(path: Path, edit: Callable[[str], str]) -> tuple[float, int]:
+def with_edit(paths: Paths, relative: str, edit: Callable[[str], str]) -> tuple[float, int]:
+    path = paths.root / relative
     original = path.read_text(encoding="utf-8")
     path.write_text(edit(original), encoding="utf-8")
     try:
-        return build()
+        return build(paths)
     finally:
         path.write_text(original, encoding="utf-8")
 
 
 def main() -> int:
-    shutil.rmtree(CACHE, ignore_errors=True)
-    rows = [("clean build (empty cache)", *build())]
-    rows.append(("rebuild, nothing changed", *build()))
+    paths = Paths.from_environment()
+    shutil.rmtree(paths.cache, ignore_errors=True)
+    rows = [("clean build (empty cache)", *build(paths))]
+    rows.append(("rebuild, nothing changed", *build(paths)))
     rows.append(
         (
-            f"rebuild, prose of {PAGE.relative_to(ROOT)} edited",
-            *with_edit(PAGE, lambda text: text.replace("\n# ", "\n# (edited) ", 1)),
+            f"rebuild, prose of {PAGE} edited",
+            *with_edit(paths, PAGE, lambda text: text.replace("\n# ", "\n# (edited) ", 1)),
         )
     )
-    build()  # back to the unedited page in the cache
+    build(paths)  # back to the unedited page in the cache
     rows.append(
         (
-            f"rebuild, code of {PAGE.relative_to(ROOT)} edited",
+            f"rebuild, code of {PAGE} edited",
             *with_edit(
-                PAGE, lambda text: text + "\n```{code-cell} ipython3\n# bench-build edit\n```\n"
+                paths,
+                PAGE,
+                lambda text: text + "\n```{code-cell} ipython3\n# bench-build edit\n```\n",
             ),
         )
     )
-    build()
+    build(paths)
     rows.append(
         (
-            f"rebuild, {MODULE.relative_to(ROOT)} edited",
-            *with_edit(MODULE, lambda text: text + "\n# bench-build edit\n"),
+            f"rebuild, {MODULE} edited",
+            *with_edit(paths, MODULE, lambda text: text + "\n# bench-build edit\n"),
         )
     )
-    build()  # leave the cache matching the working tree
+    build(paths)  # leave the cache matching the working tree
     width = max(len(r[0]) for r in rows)
     print(f"\n{'case':<{width}}  seconds  pages executed")
     for name, seconds, executed in rows:
         print(f"{name:<{width}}  {seconds:7.0f}  {executed:>14}")
-    print(f"\n(on {BUILD}; JAXBOOK_JOBS sets the number of parallel kernels)")
+    print(f"\n(on {paths.build}; JAXBOOK_JOBS sets the number of parallel kernels)")
     return 0
 
 

@@ -346,6 +346,9 @@ class Book:
     def _docname(self, name: str | Path) -> str:
         path = Path(name)
         if path.is_absolute():
+            path = path.resolve()
+            if not path.is_relative_to(self.paths.root):
+                return path.as_posix()  # names no page of this book
             path = path.relative_to(self.paths.root)
         text = path.as_posix()
         for suffix in SOURCE_SUFFIXES:

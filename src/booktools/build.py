@@ -9,6 +9,7 @@ so the log names the page, the cell and the error.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import re
 import shutil
@@ -19,22 +20,22 @@ from pathlib import Path
 
 import yaml
 
-from booktools import BUILD, ROOT, cache
-from booktools.notebooks import add_install_cell, notebook_pages, toc_files
+from booktools import cache
+from booktools.book import Book, BookError, Page, Paths
+from booktools.notebooks import add_install_cell
 
-STAGING = BUILD / ".staging"
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 PUBLISHED = ("html", "jupyter_execute")
 
 
 def jupyter_book_command(
-    staging: Path, config: Path | None = None, builder: str = "html"
+    paths: Paths, staging: Path, config: Path | None = None, builder: str = "html"
 ) -> list[str]:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     return [
         str(jupyter_book),
         "build",
-        str(ROOT),
+        str(paths.root),
         *(["--config", str(config)] if config else []),
         "--path-output",
         str(staging),
@@ -52,7 +53,7 @@ def failure_reports(staging: Path) -> list[Path]:
     return sorted(reports.rglob("*.log")) if reports.is_dir() else []
 
 
-def print_failure(staging: Path, returncode: int) -> None:
+def print_failure(paths: Paths, staging: Path, returncode: int) -> None:
     print(f"\nBUILD FAILED (jupyter-book exited with {returncode}).", file=sys.stderr)
     for report in failure_reports(staging):
         page = report.relative_to(staging / "_build" / "html" / "reports").with_suffix("")
@@ -64,16 +65,16 @@ def print_failure(staging: Path, returncode: int) -> None:
         print(report.read_text(encoding="utf-8", errors="replace"), file=sys.stderr)
     print(
         "\nThe warnings and errors above name each file. Nothing was published: "
-        f"{BUILD / 'html'} still holds the last good build, if there was one.",
+        f"{paths.html} still holds the last good build, if there was one.",
         file=sys.stderr,
     )
 
 
-def publish(staging: Path, names: tuple[str, ...] = PUBLISHED) -> None:
+def publish(paths: Paths, staging: Path, names: tuple[str, ...] = PUBLISHED) -> None:
     """Replace the published folders with the staged ones, each by one rename."""
     for name in names:
-        fresh, target = staging / "_build" / name, BUILD / name
-        incoming, outgoing = BUILD / f".incoming-{name}", BUILD / f".outgoing-{name}"
+        fresh, target = staging / "_build" / name, paths.build / name
+        incoming, outgoing = paths.build / f".incoming-{name}", paths.build / f".outgoing-{name}"
         for leftover in (incoming, outgoing):
             shutil.rmtree(leftover, ignore_errors=True)
         shutil.copytree(fresh, incoming)
@@ -83,10 +84,6 @@ def publish(staging: Path, names: tuple[str, ...] = PUBLISHED) -> None:
         shutil.rmtree(outgoing, ignore_errors=True)
 
 
-def load_config() -> dict:
-    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-
-
 def write_config(config: dict, staging: Path) -> Path:
     staging.mkdir(parents=True, exist_ok=True)
     path = staging / "_config.yml"
@@ -94,15 +91,16 @@ def write_config(config: dict, staging: Path) -> Path:
     return path
 
 
-def single_page_config(page: Path, staging: Path) -> Path:
+def single_page_config(book: Book, page: Page, staging: Path) -> Path:
     """A copy of _config.yml for writing one page: it takes every page's outputs from the cache,
     and renders the pages that have no valid cached notebook without outputs (and without the
     glued values they would provide), instead of executing them."""
-    config = load_config()
-    others = [p for p in notebook_pages() if p != page]
-    missing = sorted(str(p.relative_to(ROOT)) for p in set(others) - cache.cached_pages(others))
+    config = copy.deepcopy(book.config)
+    others = [p for p in book.executable_pages if p is not page]
+    valid = cache.cached_pages(book, others)
+    missing = sorted(book.paths.relative(p.path) for p in others if p not in valid)
     execute = config.setdefault("execute", {})
-    execute.update(execute_notebooks="cache", cache=str(cache.CACHE), exclude_patterns=missing)
+    execute.update(execute_notebooks="cache", cache=str(book.paths.cache), exclude_patterns=missing)
     if missing:
         sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
         sphinx_config["suppress_warnings"] = [
@@ -112,32 +110,25 @@ def single_page_config(page: Path, staging: Path) -> Path:
     return write_config(config, staging)
 
 
-def cached_build_config(staging: Path) -> Path:
+def cached_build_config(book: Book, staging: Path) -> Path:
     """A copy of _config.yml that takes every page's outputs from the prepared cache."""
-    config = load_config()
-    config.setdefault("execute", {}).update(execute_notebooks="cache", cache=str(cache.CACHE))
+    config = copy.deepcopy(book.config)
+    config.setdefault("execute", {}).update(execute_notebooks="cache", cache=str(book.paths.cache))
     return write_config(config, staging)
 
 
-def configuration_problems(root: Path = ROOT) -> list[str]:
+def configuration_problems(book: Book) -> list[str]:
     """Problems in _config.yml and _toc.yml that Jupyter Book reports obscurely, or not at all."""
-    problems, data = [], {}
-    for name in ("_config.yml", "_toc.yml"):
-        path = root / name
+    problems = []
+    for read in (lambda: book.config, lambda: book.docnames):
         try:
-            data[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            problems.append(f"{name}: missing")
-        except yaml.YAMLError as error:
-            problems.append(f"{name}: not valid YAML: {error}")
-        else:
-            if not isinstance(data[name], dict):
-                problems.append(f"{name}: expected a mapping at the top level")
-    toc = data.get("_toc.yml")
-    if isinstance(toc, dict):
-        for entry in [toc.get("root"), *toc_files(toc)]:
-            if not entry or not any((root / f"{entry}{s}").exists() for s in ("", ".md", ".ipynb")):
-                problems.append(f"_toc.yml: entry {entry!r} names no file of the book")
+            read()
+        except BookError as error:
+            problems.append(str(error))
+    if not problems:
+        problems += [
+            f"_toc.yml: entry {name!r} names no file of the book" for name in book.missing_sources()
+        ]
     return problems
 
 
@@ -158,27 +149,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.page and args.execute_only:
         parser.error("--page and --execute-only do not go together")
     os.environ.setdefault("PYTHONHASHSEED", "0")  # for the kernels too
-    problems = configuration_problems()
+    book = Book(Paths.from_environment())
+    paths = book.paths
+    problems = configuration_problems(book)
     if problems:
         for problem in problems:
             print(f"BUILD FAILED: {problem}", file=sys.stderr)
         return 1
-    page = (ROOT / args.page).resolve() if args.page else None
-    if page and page not in notebook_pages():
+    page = book.find(paths.root / args.page) if args.page else None
+    if args.page and (page is None or not page.executes):
         print(
             f"BUILD FAILED: {args.page} is not an executable page of _toc.yml: add it to "
             "_toc.yml (with the jupytext header of an existing page) first.",
             file=sys.stderr,
         )
         return 1
-    BUILD.mkdir(parents=True, exist_ok=True)
-    staging = BUILD / f"page-{Path(args.page).stem}" if args.page else STAGING
+    paths.build.mkdir(parents=True, exist_ok=True)
+    staging = paths.page_build(page.docname) if page else paths.staging
     # The staging folder starts empty: it cannot carry a deleted page's notebook or an old
     # error report forward. Executed notebooks are reused only through the cache (cache.py).
     shutil.rmtree(staging / "_build", ignore_errors=True)
     start = time.perf_counter()
-    timeout = int(load_config().get("execute", {}).get("timeout", 120))
-    prepared = cache.prepare([page] if page else notebook_pages(), timeout=timeout)
+    executed = [page] if page else book.executable_pages
+    prepared = cache.prepare(book, executed)
     if prepared.failed:
         for name, error in prepared.failed:
             print(f"\n===== {name} failed to execute: =====\n{error}", file=sys.stderr)
@@ -195,22 +188,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.execute_only:
         try:
-            cache.export_executed(notebook_pages(), staging / "_build" / "jupyter_execute")
+            cache.export_executed(book, executed, staging / "_build" / "jupyter_execute")
         except RuntimeError as error:
             print(f"BUILD FAILED: {error}", file=sys.stderr)
             return 1
-        publish(staging, ("jupyter_execute",))
+        publish(paths, staging, ("jupyter_execute",))
         elapsed = time.perf_counter() - start
-        print(f"\nExecuted in {elapsed:.0f} s: {BUILD / 'jupyter_execute'} (no site built)")
+        print(f"\nExecuted in {elapsed:.0f} s: {paths.executed} (no site built)")
         return 0
-    config = single_page_config(page, staging) if page else cached_build_config(staging)
+    config = single_page_config(book, page, staging) if page else cached_build_config(book, staging)
     env = dict(os.environ, PYTHONHASHSEED="0")
     print("sphinx: writing the site ...", flush=True)
     # Jupyter Book's log (its banner, the parser configuration, a line per page read, written
     # and copied) is kept, and shown only when the build fails: under -W any warning does.
     result = subprocess.run(
-        jupyter_book_command(staging, config),
-        cwd=ROOT,
+        jupyter_book_command(paths, staging, config),
+        cwd=paths.root,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -221,23 +214,22 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
     if result.returncode != 0 or failure_reports(staging):
         print(sphinx_log, file=sys.stderr)
-        print_failure(staging, result.returncode)
+        print_failure(paths, staging, result.returncode)
         return 1
-    executed = [page] if page else notebook_pages()
     try:
-        cache.export_executed(executed, staging / "_build" / "jupyter_execute")
+        cache.export_executed(book, executed, staging / "_build" / "jupyter_execute")
         # The ".ipynb" download button offers the executed notebook, with the install cell of
         # the Colab notebooks first, so that it runs in a reader's own Jupyter too.
         downloads = staging / "_build" / "html" / "_sources"
-        add_install_cell(cache.export_executed(executed, downloads, glue=False))
+        add_install_cell(book, cache.export_executed(book, executed, downloads, glue=False))
     except RuntimeError as error:
         print(f"BUILD FAILED: {error} Nothing was published.", file=sys.stderr)
         return 1
-    if args.page:
+    if page:
         print(f"\n{args.page} built in {elapsed:.0f} s: {staging / '_build' / 'html'}")
         return 0
-    publish(staging)
-    print(f"\nBuilt in {elapsed:.0f} s. The site is {BUILD / 'html' / 'index.html'}")
+    publish(paths, staging)
+    print(f"\nBuilt in {elapsed:.0f} s. The site is {paths.html / 'index.html'}")
     return 0
 
 

@@ -14,21 +14,22 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
-from booktools import BUILD
+from booktools.book import Paths
 from jaxbook.provenance import library_versions
 
 UPGRADED = ("jax", "jaxlib", "flax", "optax", "dm-haiku")
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, JAXBOOK_BUILD=str(BUILD))
+def run(paths: Paths, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, JAXBOOK_BUILD=str(paths.build))
     return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
 
 
 def main() -> int:
-    BUILD.mkdir(parents=True, exist_ok=True)
-    build = run("-m", "booktools.build")
-    check = run("-m", "booktools.outputs", "check", "--executed", str(BUILD / "jupyter_execute"))
+    paths = Paths.from_environment()
+    paths.build.mkdir(parents=True, exist_ok=True)
+    build = run(paths, "-m", "booktools.build")
+    check = run(paths, "-m", "booktools.outputs", "check", "--executed", str(paths.executed))
     versions = library_versions()
     lines = [
         f"# Canary report, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
@@ -43,7 +44,7 @@ def main() -> int:
         lines += ["```", build.stderr[-20_000:], "```", ""]
     lines += [f"## Outputs: {'unchanged' if check.returncode == 0 else 'CHANGED'}", ""]
     lines += ["```", (check.stdout + check.stderr)[-60_000:], "```"]
-    report = BUILD / "report.md"
+    report = paths.build / "report.md"
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(
         f"canary: build {'passed' if build.returncode == 0 else 'FAILED'}, outputs "

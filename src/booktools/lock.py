@@ -19,7 +19,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from booktools import ROOT
+from booktools.book import Paths  # stdlib only at import: this runs before any venv
 
 REQUIREMENTS = "requirements.txt"
 INSTALLER_IN = "requirements-installer.in"  # uv, which `make venv` installs the lock with
@@ -91,7 +91,11 @@ def read_lock(path: Path) -> list[Entry]:
 
 def read_pins(path: Path) -> tuple[dict[str, str], list[str]]:
     """The ``name==version`` lines of a hand-written requirements file, and its other lines
-    that are requirements (anything but comments, blank lines and ``-e .``)."""
+    that are requirements (anything but comments, blank lines and ``-e .``).
+
+    The tools read pins with :attr:`booktools.book.Book.pins` (``packaging``); this reader is
+    the stdlib-only one that ``make venv`` needs before any environment exists, and
+    tests/test_book.py checks that both read requirements.txt alike."""
     pins: dict[str, str] = {}
     other: list[str] = []
     for raw in path.read_text(encoding="utf-8").splitlines():
@@ -138,7 +142,7 @@ def direct_names(entries: list[Entry], source: str) -> set[str]:
     return {e.name for e in entries if f"-r {source}" in e.via}
 
 
-def problems(root: Path = ROOT) -> list[str]:
+def problems(root: Path) -> list[str]:
     """Why the locks do not match the lists they are generated from (empty when they do)."""
     found: list[str] = []
     pins: dict[str, str] = {}
@@ -203,7 +207,7 @@ def read_names_from(requirements: list[str]) -> list[str]:
     return [normalise(re.split(r"[\s\[=<>!~;]", r.strip(), maxsplit=1)[0]) for r in requirements]
 
 
-def extract(name: str, root: Path = ROOT) -> str:
+def extract(name: str, root: Path) -> str:
     """One package's entry of the lock as a requirements line with its hashes (for bootstrapping
     the installer with ``pip --require-hashes``)."""
     for entry in read_lock(root / LOCK):
@@ -215,13 +219,14 @@ def extract(name: str, root: Path = ROOT) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    root = Paths.from_environment().root
     if args[:1] == ["check"]:
-        found = problems()
+        found = problems(root)
         for problem in found:
             print(problem, file=sys.stderr)
         return 1 if found else 0
     if args[:1] == ["extract"] and len(args) == 2:
-        sys.stdout.write(extract(args[1]))
+        sys.stdout.write(extract(args[1], root))
         return 0
     print("usage: python -m booktools.lock check | extract NAME", file=sys.stderr)
     return 2

@@ -18,11 +18,9 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-import jupytext
 import nbformat
-import yaml
 
-from booktools import ROOT
+from booktools.book import Book, BookError
 
 # What a page needs, by import name, installed at the pinned version only where it is missing:
 # Colab lacks Haiku (and may lack Flax, Optax, ...), a reader's own Jupyter may lack JAX too.
@@ -58,20 +56,11 @@ if importlib.util.find_spec("jaxbook") is None:
 """
 
 
-def pinned_versions(requirements: Path = ROOT / "requirements.txt") -> dict[str, str]:
-    pins = {}
-    for line in requirements.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip())
-        if match:
-            pins[match.group(1).lower()] = match.group(2)
-    return pins
-
-
 def install_cell_source(package: str, pins: dict[str, str]) -> str:
     wanted = {}
     for module, distribution in PINNED_IF_MISSING.items():
         if distribution not in pins:
-            raise ValueError(f"requirements.txt pins no version of {distribution}")
+            raise BookError(f"requirements.txt pins no version of {distribution}")
         wanted[module] = f"{distribution}=={pins[distribution]}"
     return INSTALL_CELL.format(package=package, pins=wanted)
 
@@ -93,7 +82,7 @@ DROPDOWN = re.compile(
 SELECTION_OPTIONS = {"pyobject", "start-at", "start-after", "end-at", "end-before", "lines"}
 
 
-def included_source(path: str, options: dict[str, str], root: Path = ROOT) -> str:
+def included_source(path: str, options: dict[str, str], root: Path) -> str:
     """What ``literalinclude`` shows for ``path`` (from the book's root when it starts with
     ``/``) and ``options``: Sphinx's own reader, so a notebook shows what the page shows."""
     from sphinx.directives.code import LiteralIncludeReader
@@ -108,7 +97,7 @@ def included_source(path: str, options: dict[str, str], root: Path = ROOT) -> st
     return text
 
 
-def inline_listings(markdown: str, root: Path = ROOT) -> str:
+def inline_listings(markdown: str, root: Path) -> str:
     """Markdown with every ``literalinclude`` replaced by a Python code block of the lines it
     selects (its caption above it), and every ``dropdown`` by an HTML ``<details>``."""
 
@@ -128,20 +117,14 @@ def inline_listings(markdown: str, root: Path = ROOT) -> str:
     return DROPDOWN.sub(details, LITERALINCLUDE.sub(listing, markdown))
 
 
-def has_kernel(path: Path) -> bool:
-    text = path.read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        return False
-    front_matter = text.split("---", 2)[1]
-    return "kernelspec" in (yaml.safe_load(front_matter) or {})
-
-
-def with_install_cell(notebook: nbformat.NotebookNode, cell: str) -> nbformat.NotebookNode:
+def with_install_cell(
+    notebook: nbformat.NotebookNode, cell: str, root: Path
+) -> nbformat.NotebookNode:
     """The notebook as a reader runs it outside the book: the install cell first (replacing one
     it already has), module listings as code (Jupyter renders no ``literalinclude``), a plain
     notebook, not paired with a ``.md``."""
     for markdown in (c for c in notebook.cells if c.cell_type == "markdown"):
-        markdown.source = inline_listings(markdown.source)
+        markdown.source = inline_listings(markdown.source, root)
     notebook.cells = [
         c for c in notebook.cells if INSTALL_TAG not in c.get("metadata", {}).get("tags", [])
     ]
@@ -153,81 +136,46 @@ def with_install_cell(notebook: nbformat.NotebookNode, cell: str) -> nbformat.No
     return notebook
 
 
-def add_install_cell(paths: list[Path], package: str | None = None) -> None:
+def add_install_cell(book: Book, paths: list[Path], package: str | None = None) -> None:
     """Give each written notebook (e.g. the executed one the site offers for download) the
     install cell, so that it runs where a reader opens it."""
-    cell = install_cell_source(package or default_package(), pinned_versions())
+    cell = install_cell_source(package or default_package(book), book.pins)
     for path in paths:
-        notebook = with_install_cell(nbformat.read(path, as_version=4), cell)
+        notebook = with_install_cell(nbformat.read(path, as_version=4), cell, book.paths.root)
         nbformat.write(notebook, path)
 
 
-def generate(out: Path, package: str) -> list[Path]:
-    cell = install_cell_source(package, pinned_versions())
+def generate(book: Book, out: Path, package: str) -> list[Path]:
+    """The Colab notebooks of every executable page, in ``out`` (mirroring the book)."""
+    cell = install_cell_source(package, book.pins)
     written = []
-    for page in notebook_pages():
-        notebook = with_install_cell(jupytext.read(page), cell)
-        target = out / page.relative_to(ROOT).with_suffix(".ipynb")
+    for page in book.executable_pages:
+        notebook = with_install_cell(page.notebook(), cell, book.paths.root)
+        target = out / page.path.relative_to(book.paths.root).with_suffix(".ipynb")
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
         written.append(target)
     return written
 
 
-def toc_files(node: object) -> list[str | None]:
-    """Every ``file:`` of a Jupyter Book table of contents, at any depth (parts, chapters,
-    sections); ``None`` for an entry that is neither a file, a glob nor a URL."""
-    files: list[str | None] = []
-    if isinstance(node, dict):
-        if "file" in node:
-            files.append(node["file"])
-        for key in ("parts", "chapters", "sections"):
-            for child in node.get(key, []) or []:
-                if isinstance(child, dict) and not {
-                    "file",
-                    "glob",
-                    "url",
-                    "parts",
-                    "chapters",
-                    "sections",
-                    "caption",
-                } & set(child):
-                    files.append(None)
-                files += toc_files(child)
-    return files
-
-
-def notebook_pages(toc: Path | None = None) -> list[Path]:
-    """The pages of the table of contents that are notebooks (they have a kernelspec)."""
-    data = yaml.safe_load((toc or ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names = [data["root"], *toc_files(data)]
-    paths = [ROOT / f"{name}.md" for name in names if name]
-    return [path for path in paths if path.exists() and has_kernel(path)]
-
-
-def current_commit() -> str:
+def current_commit(root: Path) -> str:
     return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, check=True, capture_output=True, text=True
+        ["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True
     ).stdout.strip()
 
 
-def repository_url() -> str:
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    return config["repository"]["url"].rstrip("/")
-
-
-def default_package() -> str:
+def default_package(book: Book) -> str:
     """``jaxbook`` as pip installs it from the repository: ``$JAXBOOK_NOTEBOOK_PACKAGE`` if set
     (a test points it at a local copy), else the commit being built, else the book's branch
     (a copy of the book that is not a git checkout)."""
     if os.environ.get("JAXBOOK_NOTEBOOK_PACKAGE"):
         return os.environ["JAXBOOK_NOTEBOOK_PACKAGE"]
+    repository = book.config["repository"]
     try:
-        revision = current_commit()
+        revision = current_commit(book.paths.root)
     except (OSError, subprocess.CalledProcessError):
-        config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-        revision = config.get("repository", {}).get("branch", "main")
-    return f"jaxbook @ git+{repository_url()}@{revision}"
+        revision = repository.get("branch", "main")
+    return f"jaxbook @ git+{repository['url'].rstrip('/')}@{revision}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         help="pip requirement for jaxbook (default: the repository at the current commit)",
     )
     args = parser.parse_args(argv)
-    package = args.package or default_package()
-    for path in generate(args.out, package):
+    book = Book()
+    package = args.package or default_package(book)
+    for path in generate(book, args.out, package):
         print(f"wrote {path}")
     return 0
 

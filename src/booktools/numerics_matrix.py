@@ -213,13 +213,12 @@ def markdown_report(results: list[VariantResult]) -> str:
 def verification_digest(docname: str, record: Path, root: Path = ROOT) -> str:
     """What a verification vouches for: the page's record, its code, and the ``jaxbook``
     modules it imports (prose may change; any of these, and the claim lapses)."""
-    from booktools.cache import PACKAGE, code_of, dependency_files
+    from booktools.book import Book, Paths
 
-    page = root / f"{docname}.md"
-    code = code_of(page)
+    page = Book(Paths.at(root)).page(docname)
     digest = hashlib.sha256(record.read_bytes())
-    digest.update(code.encode())
-    for path in dependency_files(code, root / "src" / PACKAGE):
+    digest.update(page.code.encode())
+    for path in page.dependency_files:
         digest.update(path.read_bytes())
     digest.update((root / "requirements.txt").read_bytes())
     return digest.hexdigest()[:16]

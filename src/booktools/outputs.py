@@ -499,15 +499,17 @@ def page_build_notebook(docname: str) -> Path:
 
 
 def toc_docnames() -> set[str]:
-    from booktools.notebooks import notebook_pages
+    from booktools.book import Book, Paths
 
-    return {p.relative_to(ROOT).with_suffix("").as_posix() for p in notebook_pages()}
+    return {page.docname for page in Book(Paths.at(ROOT, BUILD)).executable_pages}
 
 
 def stale_problems(executed: Path, pages: list[Page], only: list[str] | None) -> list[str]:
     """Why recording from ``executed`` would lose or misstate work (empty when it is safe)."""
+    from booktools.book import Book, Paths
     from booktools.cache import code_digest
 
+    book = Book(Paths.at(ROOT, BUILD))
     problems = []
     in_toc = toc_docnames()
     for page in pages:
@@ -517,7 +519,7 @@ def stale_problems(executed: Path, pages: list[Page], only: list[str] | None) ->
         rebuild = (
             f"`make page PAGE={page.source}`" if only else "`make book` (or `make page PAGE=...`)"
         )
-        if page.code_digest != code_digest(source):
+        if page.code_digest != code_digest(book.page(page.docname), book.paths):
             problems.append(
                 f"{page.source} (or a jaxbook module it imports) changed since it was executed "
                 f"({_shown(executed)}): run {rebuild} first, then record."

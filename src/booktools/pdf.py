@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from booktools import BUILD, ROOT, cache
+from booktools import cache
+from booktools.book import Book
 from booktools.build import ANSI_COLOUR, cached_build_config, jupyter_book_command, write_config
 from booktools.chromium import CHROMIUM_ARGS, NO_CHROMIUM, find_chromium
-from booktools.notebooks import notebook_pages
 
 PDF_NAME = "jaxbook.pdf"
 
@@ -74,36 +74,38 @@ def setup(app):
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
-def pdf_config(staging: Path) -> Path:
+def pdf_config(book: Book, staging: Path) -> Path:
     """The cached build's configuration, plus this module as an extension."""
-    path = cached_build_config(staging)
+    path = cached_build_config(book, staging)
     config = yaml.safe_load(path.read_text(encoding="utf-8"))
     extensions = config.setdefault("sphinx", {}).setdefault("extra_extensions", [])
     extensions.append("booktools.pdf")
     return write_config(config, staging)
 
 
-def single_html(staging: Path) -> Path:
+def single_html(book: Book, staging: Path) -> Path:
     """Build the single-page HTML of the book into ``staging``; return its ``index.html``."""
-    pages = notebook_pages()
-    stale = sorted(str(p.relative_to(ROOT)) for p in set(pages) - cache.cached_pages(pages))
+    pages = book.executable_pages
+    valid = cache.cached_pages(book, pages)
+    stale = [book.paths.relative(p.path) for p in pages if p not in valid]
     if stale:
         raise RuntimeError(
             f"no executed outputs in the cache for {', '.join(stale)}: run `make book` first"
         )
     shutil.rmtree(staging / "_build", ignore_errors=True)
-    command = jupyter_book_command(staging, pdf_config(staging), builder="singlehtml")
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    command = jupyter_book_command(
+        book.paths, staging, pdf_config(book, staging), builder="singlehtml"
+    )
+    result = subprocess.run(command, cwd=book.paths.root, capture_output=True, text=True)
     if result.returncode != 0:
         log = ANSI_COLOUR.sub("", result.stdout + result.stderr)
         raise RuntimeError(f"the single-page build failed:\n{log}")
     # Sphinx writes the book to the root page's path (book/index.html) with links relative to
     # the output folder, where Jupyter Book puts a redirect: the copy at the top is the book.
     output = staging / "_build" / "singlehtml"
-    root = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["root"]
-    book = output / "jaxbook.html"
-    shutil.copy(output / f"{root}.html", book)
-    return book
+    single = output / "jaxbook.html"
+    shutil.copy(output / f"{book.docnames[0]}.html", single)
+    return single
 
 
 def print_pdf(html: Path, target: Path, chromium: str) -> list[str]:
@@ -137,26 +139,28 @@ def print_pdf(html: Path, target: Path, chromium: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=BUILD / "html" / PDF_NAME)
+    parser.add_argument("--out", type=Path, help="the PDF (default: the site's _build/html/...)")
     args = parser.parse_args(argv)
+    book = Book()
+    out = args.out or book.paths.html / PDF_NAME
     chromium, source = find_chromium(dict(os.environ))
     if chromium is None:
         print(f"PDF FAILED: {NO_CHROMIUM} ({source})", file=sys.stderr)
         return 1
     start = time.perf_counter()
     try:
-        html = single_html(BUILD / "pdf")
+        html = single_html(book, book.paths.build / "pdf")
     except RuntimeError as error:
         print(f"PDF FAILED: {error}", file=sys.stderr)
         return 1
-    clipped = print_pdf(html, args.out, chromium)
+    clipped = print_pdf(html, out, chromium)
     if clipped:
         print(f"PDF FAILED: {len(clipped)} element(s) wider than the page:", file=sys.stderr)
         for element in clipped[:20]:
             print(f"  {element}", file=sys.stderr)
         return 1
-    size = args.out.stat().st_size / 1e6
-    print(f"PDF written in {time.perf_counter() - start:.0f} s: {args.out} ({size:.1f} MB)")
+    size = out.stat().st_size / 1e6
+    print(f"PDF written in {time.perf_counter() - start:.0f} s: {out} ({size:.1f} MB)")
     return 0
 
 

@@ -14,17 +14,13 @@ import signal
 import sys
 from pathlib import Path
 
-from booktools import BUILD, ROOT
+from booktools.book import Paths
 
 
-def site_of(page: str | None) -> Path:
+def site_of(paths: Paths, page: str | None) -> Path:
     if page:
-        return BUILD / f"page-{Path(page).stem}" / "_build" / "html"
-    return BUILD / "html"
-
-
-def shown(path: Path) -> Path:
-    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        return paths.page_build(Path(page).stem) / "_build" / "html"
+    return paths.html
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -36,16 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", help="serve the `make page` build of this page")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
-    site = site_of(args.page)
+    paths = Paths.from_environment()
+    site = site_of(paths, args.page)
     if not (site / "index.html").is_file():
         command = f"make page PAGE={args.page}" if args.page else "make book"
-        print(f"No site at {shown(site)}: run `{command}` first.", file=sys.stderr)
+        print(f"No site at {paths.relative(site)}: run `{command}` first.", file=sys.stderr)
         return 1
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
     signal.signal(signal.SIGTERM, _stop)
     start = f"{args.page.removesuffix('.md')}.html" if args.page else "index.html"
-    print(f"Serving {shown(site)} on http://localhost:{args.port}/{start} (Ctrl-C stops)")
+    print(f"Serving {paths.relative(site)} on http://localhost:{args.port}/{start} (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

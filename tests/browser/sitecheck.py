@@ -18,50 +18,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import yaml
 from axe_exceptions import EXCEPTIONS as AXE_EXCEPTIONS
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Request, Route
 
+from booktools.book import Book, Paths
 from booktools.chromium import CHROMIUM_ARGS, NO_CHROMIUM, find_chromium  # noqa: F401 - used by the tests
 
-ROOT = Path(__file__).resolve().parents[2]
+BOOK = Book(Paths.from_environment())
+ROOT = BOOK.paths.root
 AXE = Axe()
 # Only these impacts fail a page; "moderate" and "minor" findings are not asserted.
 AXE_FAILING_IMPACTS = ("critical", "serious")
 # --------------------------------------------------------------------------- the site
 
 
-def toc_pages(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
-    """Every page of ``_toc.yml`` in reading order, e.g. ``["book/index", "book/why_jax", ...]``."""
-    toc = yaml.safe_load(toc_file.read_text(encoding="utf-8"))
-    pages = [toc["root"]]
-
-    def walk(entries: list[dict[str, Any]]) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(str(entry["file"]).removesuffix(".md").removesuffix(".ipynb"))
-            for key in ("parts", "chapters", "sections"):
-                walk(entry.get(key, []))
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return pages
-
-
-def is_executable(docname: str, root: Path = ROOT) -> bool:
-    """A page with a kernelspec in its front matter is a notebook: myst-nb executes it."""
-    source = root / f"{docname}.md"
-    if not source.is_file():
-        return (root / f"{docname}.ipynb").is_file()
-    text = source.read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        return False
-    front_matter = yaml.safe_load(text.split("---", 2)[1]) or {}
-    return "kernelspec" in front_matter
-
-
-PAGES = toc_pages()
+# The pages of _toc.yml in reading order, and those the build executes (booktools.book).
+PAGES = BOOK.docnames
+EXECUTABLE = [page.docname for page in BOOK.executable_pages]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -4,12 +4,12 @@ it, a logo with alt text, and a footer that reads naturally."""
 from __future__ import annotations
 
 import pytest
-from sitecheck import PAGES, fail_on, is_executable
+from sitecheck import EXECUTABLE, fail_on
 
 pytestmark = pytest.mark.browser
 
 # The chapters are the executable pages; the glossary, references and status page are not.
-CHAPTERS = [name for name in PAGES if is_executable(name)]
+CHAPTERS = EXECUTABLE
 
 CARDS = """() => [...document.querySelectorAll("article .sd-card")].map(card => {
   const link = card.querySelector("a[href]");

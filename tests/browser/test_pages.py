@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from expectations import DOWNLOAD_URLS, LAUNCH_URLS, PAGE_WEIGHT_BUDGET
 from sitecheck import (
+    EXECUTABLE,
     PAGES,
     fail_on,
-    is_executable,
     problems_axe,
     problems_console,
     problems_external,
@@ -17,7 +17,6 @@ from sitecheck import (
 )
 
 pytestmark = pytest.mark.browser
-EXECUTABLE = [name for name in PAGES if is_executable(name)]
 PROVENANCE_FACTS = (
     "Executed in",
     " s on ",
@@ -85,7 +84,7 @@ def test_code_blocks_have_a_copy_button(reports, name):
 @pytest.mark.parametrize("name", PAGES)
 def test_executed_pages_say_where_they_ran(reports, name):
     note = reports[name].provenance
-    if not is_executable(name):
+    if name not in EXECUTABLE:
         if note is not None:
             fail_on([f"{name} is not executed, yet carries a provenance note: {note}"])
         return

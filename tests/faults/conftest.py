@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from booktools import ROOT
+from booktools.book import Paths
+
+ROOT = Paths.from_environment().root
 
 HEADER = (ROOT / "book" / "why_jax.md").read_text(encoding="utf-8").split("---")[1]
 JUPYTEXT = "---" + HEADER.split("output_check:")[0] + "---\n"

@@ -159,9 +159,9 @@ def test_the_checker_before_any_build(book):
 def test_an_import_missing_from_requirements_is_named(book):
     import shutil
 
-    from booktools import ROOT
+    from booktools.book import Paths
 
-    shutil.copy(ROOT / "requirements.txt", book.root / "requirements.txt")
+    shutil.copy(Paths.from_environment().requirements, book.root / "requirements.txt")
     book.edit(
         "book/page.md",
         "from jaxbook.faultdemo import answer",

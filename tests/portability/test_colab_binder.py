@@ -16,9 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from booktools import ROOT
+from booktools.book import Book
 from booktools.lock import read_lock
-from booktools.notebooks import INSTALL_TAG, generate, pinned_versions
+from booktools.notebooks import INSTALL_TAG, generate
+
+BOOK = Book()
+ROOT = BOOK.paths.root
 
 pytestmark = pytest.mark.portability
 
@@ -66,7 +69,7 @@ def run(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_colab_notebooks_run_through_their_install_cell(tmp_path):
-    pins = pinned_versions()
+    pins = BOOK.pins
     # What a Colab runtime has for this purpose: JAX, NumPy, Matplotlib and a Jupyter kernel.
     python = make_venv(
         tmp_path / "colab",
@@ -82,7 +85,7 @@ def test_colab_notebooks_run_through_their_install_cell(tmp_path):
     )
     assert missing.stdout.strip() == "None", "the fresh environment must not see jaxbook yet"
     notebooks = tmp_path / "notebooks"
-    generate(notebooks, package=local_package(tmp_path))
+    generate(BOOK, notebooks, package=local_package(tmp_path))
     for page in COLAB_PAGES:
         notebook = notebooks / f"{page}.ipynb"
         result = run(python, "-c", EXECUTE, str(notebook), str(tmp_path), cwd=tmp_path)
@@ -168,7 +171,7 @@ def test_downloaded_notebook_runs_in_a_bare_jupyter(tmp_path):
     assert missing.stdout.strip() == "None"
     result = run(python, "-c", EXECUTE, str(download), str(tmp_path), cwd=tmp_path)
     assert "executed" in result.stdout
-    versions, pins = installed(python, tmp_path), pinned_versions()
+    versions, pins = installed(python, tmp_path), BOOK.pins
     assert "jaxbook" in versions
     for name in ("jax", "jaxlib", "numpy", "matplotlib"):
         assert versions[name] == pins[name], f"the install cell brought {name} {versions[name]}"
