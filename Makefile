@@ -161,7 +161,8 @@ CANARY := .venv-canary
 canary:
 	@test -x $(CANARY)/bin/python || $(PYTHON) -m venv $(CANARY)
 	$(CANARY)/bin/python -m pip install --quiet -r requirements.txt
-	$(CANARY)/bin/python -m pip install --quiet --upgrade jax jaxlib flax optax dm-haiku
+	upgraded="$$($(CANARY)/bin/python -m booktools.canary --list)"; \
+		$(CANARY)/bin/python -m pip install --quiet --upgrade $$upgraded
 	JAXBOOK_BUILD=_build/canary $(CANARY)/bin/python -m booktools.canary
 
 ## determinism: two builds from an empty cache must both match the recorded outputs

@@ -1,18 +1,22 @@
-"""The "Where this page ran" extension: its pure parts, and its doctree handler on fakes."""
+"""The "Where this page ran" extension: its pure parts, and a tiny book built with it
+(tests/roots/test-provenance) whose probe of the environment is replaced by a fixed answer."""
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import SimpleNamespace
+from pathlib import Path
 
 import pytest
+import yaml
 from docutils import nodes
-from docutils.frontend import get_default_settings
-from docutils.parsers.rst import Parser
-from docutils.utils import new_document
+from sphinx.testing.util import SphinxTestApp
+from sphinx_roots import build, copy_root, page
 
 from booktools import provenance_ext as ext
+from booktools.numerics_matrix import verification_digest
 
 VERSIONS = {
     "jax": "0.10.2",
@@ -100,48 +104,122 @@ def test_environment_table_lists_device_libraries_and_date():
     assert "Haiku" in cells and cells[-2:] == ["Built", "2026-01-02 03:04 UTC"]
 
 
-# --------------------------------------------------------------------------- the handler
+# --------------------------------------------------------------------------- in a real build
+
+PROBED_DEVICE = "cpu (Test CPU)"
+BUILT_EPOCH = str(int(BUILT.timestamp()))  # SOURCE_DATE_EPOCH: the build date on the pages
+VERIFIED_UNDER = ["cpu SSE4_2, 2 threads (Test CPU)", "cpu AVX512, 1 thread (Test CPU)"]
 
 
-def _document(*children: nodes.Node) -> nodes.document:
-    document = new_document("test", get_default_settings(Parser))
-    section = nodes.section()
-    section += nodes.paragraph(text="The page.")
-    document += section
-    for child in children:
-        document += child
-    return document
+@dataclass
+class ProvenanceBuild:
+    app: SphinxTestApp
+    probed_in: list[str | None]  # the folder each probe of the environment ran in
 
 
-def _fake_app(metadata: dict) -> SimpleNamespace:
-    builder = SimpleNamespace(
-        format="html", get_relative_uri=lambda src, dest: f"../{dest.split('/')[-1]}.html"
+def write_verified(srcdir: Path, docname: str, variants: list[str]) -> None:
+    """What `make numerics-matrix RECORD_VERIFIED=1` writes for a page whose records held."""
+    record = srcdir / "tests" / "golden" / f"{docname.removeprefix('book/')}.yml"
+    entry = {"digest": verification_digest(docname, record, srcdir), "variants": variants}
+    verified = srcdir / "tests" / "numerics" / "verified.yml"
+    verified.parent.mkdir(parents=True)
+    verified.write_text(yaml.safe_dump({docname: entry}), encoding="utf-8")
+
+
+def build_with_probe(srcdir: Path, probe) -> ProvenanceBuild:
+    """Build tests/roots/test-provenance with ``probe`` in place of the subprocess probe."""
+    probed_in: list[str | None] = []
+
+    def recorded_probe(cwd: str | None = None) -> tuple[str, dict[str, str]]:
+        probed_in.append(cwd)
+        return probe()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ext, "probe_environment", recorded_probe)
+        patch.setenv("SOURCE_DATE_EPOCH", BUILT_EPOCH)
+        return ProvenanceBuild(build(srcdir), probed_in)
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    srcdir = copy_root("provenance", tmp_path_factory)
+    write_verified(srcdir, "book/executed", VERIFIED_UNDER)
+    built = build_with_probe(srcdir, lambda: (PROBED_DEVICE, VERSIONS))
+    yield built
+    built.app.cleanup()
+
+
+def notes(document) -> list[str]:
+    return [note.text() for note in document.find_all(class_=ext.NOTE_CLASS)]
+
+
+def test_the_book_builds_without_warnings(book):
+    assert book.app.warning.getvalue() == ""
+
+
+def test_the_environment_is_probed_once_per_build_in_the_book_root(book):
+    assert book.probed_in == [str(book.app.srcdir)]
+
+
+def test_an_executed_page_says_where_it_ran_and_where_its_records_held(book):
+    document = page(book.app, "book/executed")
+    (note,) = notes(document)
+    assert re.fullmatch(
+        r"Where this page ran\. Executed in \d+\.\d+ s on cpu \(Test CPU\) with JAX 0\.10\.2, "
+        r"jaxlib 0\.10\.2, Flax 0\.12\.8, Haiku 0\.0\.17 and Optax 0\.2\.8; "
+        r"built 2026-01-02 03:04 UTC\. "
+        r"Its recorded outputs were verified under cpu SSE4_2, 2 threads \(Test CPU\); "
+        r"cpu AVX512, 1 thread \(Test CPU\); no GPU has run it yet \(a GPU build is checked "
+        r"against the CPU records\)\. All pages: build status\.",
+        note,
     )
-    env = SimpleNamespace(nb_metadata=metadata, found_docs={"book/jit", "book/status"})
-    app = SimpleNamespace(env=env, builder=builder, srcdir=".")
-    app._jaxbook_build_environment = ENVIRONMENT  # measured once per build
-    return app
+    (container,) = document.find_all(class_=ext.NOTE_CLASS)
+    (link,) = container.find_all("a")
+    assert link.attrs["href"] == "status.html"
 
 
-def test_handler_appends_the_note_to_executed_pages_only():
-    app = _fake_app({"book/jit": {"exec_data": {"runtime": 2.0, "succeeded": True}}})
-    executed, plain = _document(), _document()
-    ext.add_provenance(app, executed, "book/jit")
-    ext.add_provenance(app, plain, "book/index")
-    note = executed.children[-1]
-    assert ext.NOTE_CLASS in note["classes"]
-    assert "Executed in 2.0 s on cpu (AMD EPYC 7B13)" in note.astext()
-    assert next(note.findall(nodes.reference))["refuri"] == "../status.html"
-    assert not [n for n in plain.findall(nodes.container) if ext.NOTE_CLASS in n["classes"]]
+def test_pages_that_did_not_run_carry_no_note(book):
+    for docname in ("index", "book/plain", "book/status"):
+        assert notes(page(book.app, docname)) == [], docname
 
 
-def test_handler_replaces_the_build_environment_placeholder():
-    app = _fake_app({})
-    document = _document(ext.BuildEnvironmentPlaceholder())
-    ext.add_provenance(app, document, "book/status")
-    assert not list(document.findall(ext.BuildEnvironmentPlaceholder))
-    (table,) = document.findall(nodes.table)
-    assert ext.TABLE_CLASS in table["classes"]
+def test_the_build_environment_directive_becomes_a_table_of_the_probe(book):
+    table = page(book.app, "book/status").find_all("table", class_=ext.TABLE_CLASS)[0]
+    rows = [[cell.text() for cell in row.find_all("p")] for row in table.find_all("tr")]
+    assert rows == [
+        ["What", "Version or name"],
+        ["Device", "cpu (Test CPU)"],
+        ["JAX", "0.10.2"],
+        ["jaxlib", "0.10.2"],
+        ["Flax", "0.12.8"],
+        ["Haiku", "0.0.17"],
+        ["Optax", "0.2.8"],
+        ["Built", "2026-01-02 03:04 UTC"],
+    ]
+
+
+def test_the_numerics_verification_table_lists_each_page_with_records(book):
+    tables = page(book.app, "book/status").find_all("table", class_=ext.TABLE_CLASS)
+    rows = [[cell.text() for cell in row.find_all("p")] for row in tables[1].find_all("tr")]
+    assert rows[0] == ["Page", "Recorded outputs verified"]
+    assert [row[0] for row in rows[1:]] == ["executed.md"]
+    assert rows[1][1].startswith("Its recorded outputs were verified under cpu SSE4_2")
+
+
+def test_a_failed_probe_is_a_warning_and_no_page_claims_an_environment(tmp_path_factory):
+    def failing_probe():
+        raise RuntimeError("exit status 1: no JAX here")
+
+    failed = build_with_probe(copy_root("provenance", tmp_path_factory), failing_probe)
+    try:
+        warnings = failed.app.warning.getvalue()
+        assert "could not describe the build's device: exit status 1: no JAX here" in warnings
+        assert notes(page(failed.app, "book/executed")) == []
+        status = page(failed.app, "book/status")
+        assert "The build environment is unknown." in status.text()
+        assert len(failed.probed_in) == 1  # a failure is remembered, not retried on each page
+    finally:
+        failed.app.cleanup()
 
 
 def test_probe_describes_this_machine():

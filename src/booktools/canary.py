@@ -1,23 +1,25 @@
 """The canary: build the book against the newest JAX, jaxlib, Flax, Optax and Haiku.
 
 ``make canary`` installs the pins of ``requirements.txt`` into ``.venv-canary``, upgrades the
-five libraries to their newest releases, builds into ``_build/canary`` and runs the output
-checker. It writes ``_build/canary/report.md``: the versions, whether the build passed, and
-every output that changed. It exits non-zero when anything changed, so the scheduled workflow
-shows it; it never runs on pull requests.
+libraries the book teaches (:data:`UPGRADED`, from :mod:`jaxbook.provenance`; ``--list`` prints
+them) to their newest releases, builds into ``_build/canary`` and runs the output checker. It
+writes ``_build/canary/report.md``: the versions, whether the build passed, and every output
+that changed. It exits non-zero when anything changed, so the scheduled workflow shows it; it
+never runs on pull requests.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
 from datetime import UTC, datetime
 
 from booktools.book import Paths
-from jaxbook.provenance import library_versions
+from jaxbook.provenance import TAUGHT, library_versions
 
-UPGRADED = ("jax", "jaxlib", "flax", "optax", "dm-haiku")
+UPGRADED = tuple(library.distribution for library in TAUGHT)
 
 
 def run(paths: Paths, *args: str) -> subprocess.CompletedProcess:
@@ -25,7 +27,16 @@ def run(paths: Paths, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="print the distributions the canary upgrades (for `make canary`) and exit",
+    )
+    if parser.parse_args(argv).list:
+        print(" ".join(UPGRADED))
+        return 0
     paths = Paths.from_environment()
     paths.build.mkdir(parents=True, exist_ok=True)
     build = run(paths, "-m", "booktools.build")

@@ -31,20 +31,13 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from jaxbook.provenance import TAUGHT
+
 LOGGER = logging.getLogger(__name__)
 
 NOTE_CLASS = "jaxbook-provenance"
 TABLE_CLASS = "jaxbook-build-environment"
 STATUS_DOC = "book/status"
-
-# (distribution name, how the page names it), in the order the note lists them.
-LIBRARIES = (
-    ("jax", "JAX"),
-    ("jaxlib", "jaxlib"),
-    ("flax", "Flax"),
-    ("dm-haiku", "Haiku"),
-    ("optax", "Optax"),
-)
 
 PROBE = (
     "import json\n"
@@ -62,8 +55,12 @@ class BuildEnvironment:
     built: datetime
 
     def library_items(self) -> list[tuple[str, str]]:
-        """``[("JAX", "0.10.2"), ...]`` in the order of :data:`LIBRARIES`."""
-        return [(label, self.versions.get(dist, "not installed")) for dist, label in LIBRARIES]
+        """``[("JAX", "0.10.2"), ...]``: the libraries the book teaches, in the order of
+        :data:`jaxbook.provenance.LIBRARIES`."""
+        return [
+            (library.label, self.versions.get(library.distribution, "not installed"))
+            for library in TAUGHT
+        ]
 
 
 # --------------------------------------------------------------------------- pure parts

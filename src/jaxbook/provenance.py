@@ -1,14 +1,41 @@
-"""Where the code ran: the device and the versions of the libraries the book teaches."""
+"""Where the code ran: the device and the versions of the libraries the book teaches.
+
+:data:`LIBRARIES` is the one list of those libraries: the build's "Where this page ran" note
+(``booktools.provenance_ext``) and ``make canary`` read it too. So that they can without
+loading JAX (most of a second), this module imports JAX only to describe a device.
+"""
 
 from __future__ import annotations
 
 import importlib.metadata
 import platform
+from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-import jax
+if TYPE_CHECKING:
+    import jax
 
-LIBRARIES = ("jax", "jaxlib", "flax", "dm-haiku", "optax", "numpy")
+
+@dataclass(frozen=True)
+class Library:
+    """A library whose version says what a page ran with."""
+
+    distribution: str  # the name pip installs and importlib.metadata knows
+    label: str  # how a page names it
+    taught: bool = True  # False: recorded, never named on a page nor upgraded by the canary
+
+
+# In the order the note names them. NumPy comes with JAX: its version is recorded, not named.
+LIBRARIES = (
+    Library("jax", "JAX"),
+    Library("jaxlib", "jaxlib"),
+    Library("flax", "Flax"),
+    Library("dm-haiku", "Haiku"),
+    Library("optax", "Optax"),
+    Library("numpy", "NumPy", taught=False),
+)
+TAUGHT = tuple(library for library in LIBRARIES if library.taught)
 
 
 @cache
@@ -26,6 +53,8 @@ def cpu_model() -> str:
 
 def device_description(device: jax.Device | None = None) -> str:
     """A human name for a device: the GPU's model, or ``cpu (<model>)``."""
+    import jax
+
     device = device or jax.devices()[0]
     if device.platform == "cpu":
         return f"cpu ({cpu_model()})"
@@ -33,11 +62,11 @@ def device_description(device: jax.Device | None = None) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries the book teaches (``"not installed"`` if missing)."""
+    """Installed versions of :data:`LIBRARIES` by distribution (``"not installed"`` if missing)."""
     versions = {}
-    for name in LIBRARIES:
+    for library in LIBRARIES:
         try:
-            versions[name] = importlib.metadata.version(name)
+            versions[library.distribution] = importlib.metadata.version(library.distribution)
         except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+            versions[library.distribution] = "not installed"
     return versions
