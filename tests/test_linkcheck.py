@@ -163,6 +163,15 @@ def test_everything_the_check_writes_is_in_one_visible_folder(tmp_path):
     assert linkcheck.sphinx_output_file(paths) == (
         tmp_path / "_build" / "linkcheck" / "_build" / "html" / "output.json"
     )
+    workflow = yaml.safe_load(
+        (Paths.from_environment().root / ".github/workflows/linkcheck.yml").read_text("utf-8")
+    )
+    upload = next(
+        s for s in workflow["jobs"]["linkcheck"]["steps"] if "upload" in s.get("uses", "")
+    )
+    uploaded = upload["with"]["path"].split()
+    for written in (linkcheck.report_file(paths), linkcheck.sphinx_output_file(paths)):
+        assert written.relative_to(tmp_path).as_posix() in uploaded
 
 
 # The tracking issue ------------------------------------------------------------------------
