@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant pdf
+.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant pdf linkcheck
 
 # The environment is requirements.lock: every package, transitive ones included, pinned and
 # hashed (`make lock` writes it from requirements.txt). It is (re)installed when the lock or
@@ -59,6 +59,11 @@ book: $(STAMP)
 ## single-page HTML of the last build's outputs, printed by Chromium; nothing is executed)
 pdf: $(STAMP)
 	$(PY) -m booktools.pdf
+
+## linkcheck: request every external link of the book (no page is executed); the report,
+## broken links first, is _build/linkcheck/report.md, and the exit status is 1 when one is broken
+linkcheck: $(STAMP)
+	$(PY) -m booktools.linkcheck
 
 ## execute: the lean path: execute every page into _build/jupyter_execute, build no site
 execute: $(STAMP)

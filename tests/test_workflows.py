@@ -56,11 +56,36 @@ def test_read_only_by_default_and_no_pull_request_target(path):
     assert "pull_request_target" not in (workflow["on"] or {}), path.name
 
 
-def test_only_deploy_jobs_get_wider_permissions():
+# Every job that may do more than read the repository, and exactly what more: the deploy jobs,
+# and the link check, which keeps its tracking issue.
+WIDER_PERMISSIONS = {
+    ("publish.yml", "deploy"): {"pages": "write", "id-token": "write"},
+    ("publish.yml", "notebooks"): {"contents": "write"},
+    ("linkcheck.yml", "linkcheck"): {"contents": "read", "issues": "write"},
+}
+
+
+def test_only_deploy_jobs_and_the_link_check_get_wider_permissions():
     for path in WORKFLOWS:
         for name, job in load(path)["jobs"].items():
             if "permissions" in job:
-                assert path.name == "publish.yml" and name in {"deploy", "notebooks"}, name
+                assert job["permissions"] == WIDER_PERMISSIONS.get((path.name, name)), (
+                    path.name,
+                    name,
+                )
+
+
+def test_the_link_check_never_runs_on_a_change_and_reports_through_its_issue():
+    # A dead link on someone else's site must not fail a pull request: weekly and by hand only.
+    workflow = load(ROOT / ".github" / "workflows" / "linkcheck.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    runs = [s.get("run", "") for s in steps(workflow)]
+    check = next(i for i, r in enumerate(runs) if r.strip() == "make linkcheck")
+    issue = next(i for i, r in enumerate(runs) if "booktools.linkcheck issue" in r)
+    assert check < issue
+    issue_step = list(steps(workflow))[issue]
+    assert issue_step["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert issue_step["if"] == "${{ !cancelled() }}"  # also after the check found a dead link
 
 
 def test_no_secret_reaches_a_pull_request_build():

@@ -113,6 +113,12 @@ class Paths:
         return self.build / ".staging"
 
     @property
+    def linkcheck(self) -> Path:
+        """The link check's config copy, Sphinx's output and the report (``make linkcheck``);
+        not a hidden folder, which actions/upload-artifact would leave out."""
+        return self.build / "linkcheck"
+
+    @property
     def kernel_logs(self) -> Path:
         return self.build / "kernel-logs"
 
