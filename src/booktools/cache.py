@@ -16,9 +16,10 @@ else the page's outputs depend on:
 Each cached notebook's fingerprint is kept in its jupyter-cache record (the record's ``data``,
 beside its execution time). Before the build, :func:`prepare` removes every cached notebook
 whose page changed its fingerprint, executes the pages that have no valid cached notebook —
-in parallel, one kernel per process, except that pages which time code run alone — and caches
-them. Sphinx then runs with ``execute_notebooks: cache`` and finds every page in the cache.
-Editing prose changes nothing that is hashed, so the page is only re-rendered.
+in parallel, one kernel per process, the cells that time code alone
+(:mod:`booktools.machine`) — and caches them. Sphinx then runs with
+``execute_notebooks: cache`` and finds every page in the cache. Editing prose changes nothing
+that is hashed, so the page is only re-rendered.
 
 A cache that cannot be read (a build killed midway, a deleted or foreign folder) is deleted and
 rebuilt; a cached notebook without a recorded fingerprint counts as stale.
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from booktools import kernel_errors, numerics
+from booktools import kernel_errors, machine, numerics
 from booktools.book import Book, Page, Paths
 
 # Bumped when what is cached changes (2: streams merged exactly, `merge_streams`; 3: the
@@ -237,24 +238,23 @@ def prepare(book: Book, pages: list[Page], jobs: int | None = None) -> Preparati
     if not stale:
         return report
 
-    # Pages that time code (they import the timing harness) run one at a time, after the
-    # others: a timing taken while another kernel computes would measure the contention.
-    timed = [p for p in stale if p.times_code]
-    untimed = [p for p in stale if not p.times_code]
+    # Every page runs in parallel; the cells that time code take the machine to themselves
+    # (booktools.machine), and every kernel shows readable tracebacks (kernel_errors).
     timeout, allow_errors = execution_settings(book)
-    # Every kernel started from here on shows readable tracebacks (booktools.kernel_errors).
-    os.environ["IPYTHONDIR"] = str(kernel_errors.write_startup_file(paths.build / "ipython"))
-    for group, workers in ((untimed, jobs), (timed, 1)):
-        if not group:
-            continue
-        jobs_of_group = [
-            Execution(page.path, kernel_log(paths, page), timeout, allow_errors) for page in group
-        ]
-        workers = min(workers, len(group))
-        print(f"cache: executing {len(group)} page(s) with {workers} worker(s)", flush=True)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for page, result in zip(group, pool.map(execute_page, jobs_of_group), strict=True):
-                _cache_result(cache, page, stale[page], result, report, paths)
+    ipython_dir = paths.build / "ipython"
+    kernel_errors.write_startup_file(ipython_dir)
+    machine.write_startup_file(ipython_dir)
+    os.environ.update(IPYTHONDIR=str(ipython_dir), **machine.environment(paths))
+    pending = list(stale)
+    workers = min(jobs, len(pending))
+    executions = [
+        Execution(page.path, kernel_log(paths, page), timeout, allow_errors) for page in pending
+    ]
+    print(f"cache: executing {len(pending)} page(s) with {workers} worker(s)", flush=True)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(execute_page, executions)
+        for page, result in zip(pending, results, strict=True):
+            _cache_result(cache, page, stale[page], result, report, paths)
     return report
 
 
