@@ -3,7 +3,8 @@ is executed, then merged as myst-nb renders the page."""
 
 import nbformat
 
-from booktools import streams
+from booktools import records, streams
+from booktools.book import Paths
 
 
 def stream(name, text):
@@ -41,3 +42,8 @@ def test_as_rendered_leaves_one_stream_of_each_name_as_the_page_shows_it():
     ]
     assert streams.as_rendered(rendered) == rendered  # merging twice changes nothing
 
+
+def test_the_checker_reads_each_rendered_stream_as_it_is():
+    rendered = streams.as_rendered([stream("stdout", "a\n"), stream("stdout", "b\n")])
+    root = Paths.from_environment().root
+    assert records.summarise_outputs(rendered, root) == [{"stream": "stdout", "text": "a\nb"}]
