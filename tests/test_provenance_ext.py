@@ -16,6 +16,7 @@ from sphinx.testing.util import SphinxTestApp
 from sphinx_roots import build, copy_root, page
 
 from booktools import provenance_ext as ext
+from booktools.book import Book, Paths
 from booktools.numerics_matrix import verification_digest
 
 VERSIONS = {
@@ -120,7 +121,8 @@ class ProvenanceBuild:
 def write_verified(srcdir: Path, docname: str, variants: list[str]) -> None:
     """What `make numerics-matrix RECORD_VERIFIED=1` writes for a page whose records held."""
     record = srcdir / "tests" / "golden" / f"{docname.removeprefix('book/')}.yml"
-    entry = {"digest": verification_digest(docname, record, srcdir), "variants": variants}
+    book = Book(Paths.at(srcdir))
+    entry = {"digest": verification_digest(book, docname, record), "variants": variants}
     verified = srcdir / "tests" / "numerics" / "verified.yml"
     verified.parent.mkdir(parents=True)
     verified.write_text(yaml.safe_dump({docname: entry}), encoding="utf-8")

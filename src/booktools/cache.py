@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from booktools import kernel_errors, machine, numerics
+from booktools import kernel_errors, machine, numerics, streams
 from booktools.book import Book, Page, Paths
 
 # Bumped when what is cached changes (2: streams merged exactly, `merge_streams`; 3: the
@@ -281,28 +281,12 @@ def _cache_result(cache, page: Page, fingerprint: str, result, report, paths: Pa
 
 
 def merge_streams(notebook):
-    """Each code cell's stream outputs of one name joined into the first, text exactly as the
-    kernel sent it.
-
-    A kernel sends a cell's printed text in chunks whose boundaries depend on timing (one
-    `print(a, b)` can arrive as two). myst-nb merges a cell's streams too, but it ends each
-    chunk with a newline (``rstrip() + "\\n"``), so a line split between two chunks is shown
-    as two lines, differently from build to build. Merged here first, the text myst-nb and
-    the output checker see is the text that was printed.
-    """
+    """Each code cell's stream chunks joined exactly (:func:`booktools.streams.join_chunks`):
+    what the cache stores, so that the text myst-nb and the output checker see is the text
+    that was printed."""
     for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        merged, first = [], {}
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream":
-                name = output["name"]
-                if name in first:
-                    first[name]["text"] += output["text"]
-                    continue
-                first[name] = output
-            merged.append(output)
-        cell.outputs = merged
+        if cell.cell_type == "code":
+            cell.outputs = streams.join_chunks(cell.get("outputs", []))
     return notebook
 
 
@@ -312,11 +296,11 @@ def export_executed(book: Book, pages: list[Page], target: Path, glue: bool = Tr
 
     In cache mode myst-nb renders the cached outputs but saves the notebook without them, so
     the output checker and the "Download .ipynb" button read these instead. Streams are merged
-    and hidden glue outputs dropped exactly as myst-nb does when it renders the page. Each
-    notebook's metadata says under which numerics it ran (``jaxbook.numerics``): the cache only
-    holds notebooks executed under this build's numerics, which its key covers.
+    (:func:`booktools.streams.as_rendered`) and hidden glue outputs dropped exactly as myst-nb
+    does when it renders the page. Each notebook's metadata says under which numerics it ran
+    (``jaxbook.numerics``): the cache only holds notebooks executed under this build's
+    numerics, which its key covers.
     """
-    from myst_nb.core.utils import coalesce_streams
     from myst_nb.ext.glue import extract_glue_data_cell
 
     paths = book.paths
@@ -335,7 +319,7 @@ def export_executed(book: Book, pages: list[Page], target: Path, glue: bool = Tr
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 glued.update(extract_glue_data_cell(cell))
-                cell.outputs = coalesce_streams(cell.outputs)
+                cell.outputs = streams.as_rendered(cell.outputs)
         stamp = notebook.metadata.setdefault("jaxbook", {})
         stamp["numerics"] = fingerprint
         stamp["code_digest"] = code_digest(page, paths)  # `make golden` refuses a stale notebook

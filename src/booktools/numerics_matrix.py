@@ -31,10 +31,11 @@ from typing import Any
 
 import yaml
 
-from booktools import BUILD, ROOT, numerics, outputs
+from booktools import numerics
+from booktools.book import Book, Paths
+from booktools.checks.numbers import number_moves, same_form
+from booktools.records import GoldenRecords, load_pages
 
-VARIANTS_DIR = BUILD / "variants"
-VERIFIED = ROOT / "tests" / "numerics" / "verified.yml"
 # The variants `make numerics-matrix` runs by default; `make test` runs the first non-native one.
 DEFAULT_VARIANTS = ("native", "SSE4_2", "AVX2", "threads1")
 
@@ -78,14 +79,16 @@ def parse_variant(name: str) -> Variant:
     )
 
 
-def _run(command: list[str], env: dict[str, str], affinity: set[int] | None, log: Path) -> int:
+def _run(
+    command: list[str], cwd: Path, env: dict[str, str], affinity: set[int] | None, log: Path
+) -> int:
     def narrow() -> None:
         if affinity:
             os.sched_setaffinity(0, affinity)
 
     with log.open("w", encoding="utf-8") as out:
         return subprocess.run(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=narrow
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=narrow
         ).returncode
 
 
@@ -101,14 +104,15 @@ class VariantResult:
     largest_moves: dict[str, tuple[float, str]]  # page -> (largest numeric move, where)
 
 
-def numeric_moves(executed: Path) -> dict[str, tuple[float, str]]:
+def numeric_moves(paths: Paths, executed: Path) -> dict[str, tuple[float, str]]:
     """For each page, the largest relative move of a numeric value against its record."""
+    records = GoldenRecords(paths)
     largest: dict[str, tuple[float, str]] = {}
-    for page in outputs.load_pages(executed):
-        path, _ = outputs.record_for(page, numerics.profile(page.numerics))
+    for page in load_pages(executed, paths.root):
+        path, _ = records.record_for(page, page.profile)
         if path is None:
             continue
-        golden = outputs.load_golden(path)
+        golden = records.load(path)
         recorded = {c["key"]: c for c in golden["cells"]}
         best = (0.0, "")
         for cell in page.cells:
@@ -117,24 +121,22 @@ def numeric_moves(executed: Path) -> dict[str, tuple[float, str]]:
                 continue
             for e, a in zip(entry["outputs"], cell.outputs, strict=False):
                 for field in ("text", "message"):
-                    if outputs.same_form(e.get(field, ""), a.get(field, "")):
-                        for old, new, move in outputs.number_moves(
-                            e.get(field, ""), a.get(field, "")
-                        ):
+                    if same_form(e.get(field, ""), a.get(field, "")):
+                        for old, new, move in number_moves(e.get(field, ""), a.get(field, "")):
                             if move > best[0]:
                                 best = (move, f"cell {cell.index}: {old} → {new}")
         for name, value in page.glue.items():
             expected = str((golden.get("glue") or {}).get(name, ""))
-            if page.glue_kind(name) == "numeric" and outputs.same_form(expected, value):
-                for old, new, move in outputs.number_moves(expected, value):
+            if page.glue_kind(name) == "numeric" and same_form(expected, value):
+                for old, new, move in number_moves(expected, value):
                     if move > best[0]:
                         best = (move, f"`{name}`: {old} → {new}")
         largest[page.docname] = best
     return largest
 
 
-def run_variant(variant: Variant, fresh: bool) -> VariantResult:
-    build = VARIANTS_DIR / variant.name
+def run_variant(paths: Paths, variant: Variant, fresh: bool) -> VariantResult:
+    build = paths.variants / variant.name
     if fresh:
         shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True, exist_ok=True)
@@ -144,7 +146,9 @@ def run_variant(variant: Variant, fresh: bool) -> VariantResult:
     print(f"numerics-matrix: variant {variant.name}: executing every page ...", flush=True)
     start = time.perf_counter()
     log = build / "build.log"
-    built = _run([sys.executable, "-m", "booktools.build", "--execute-only"], env, affinity, log)
+    built = _run(
+        [sys.executable, "-m", "booktools.build", "--execute-only"], paths.root, env, affinity, log
+    )
     seconds = time.perf_counter() - start
     fingerprint: dict[str, Any] = {}
     if built != 0:
@@ -164,14 +168,15 @@ def run_variant(variant: Variant, fresh: bool) -> VariantResult:
             "--variant",
             variant.name,
         ],
+        paths.root,
         env,
         affinity,
         check_log,
     )
-    pages = outputs.load_pages(executed)
+    pages = load_pages(executed, paths.root)
     fingerprint = pages[0].numerics if pages else {}
     report = check_log.read_text(encoding="utf-8", errors="replace")
-    moves = numeric_moves(executed)
+    moves = numeric_moves(paths, executed)
     passed = checked == 0
     return VariantResult(variant, fingerprint, True, passed, seconds, check_log, report, moves)
 
@@ -210,48 +215,49 @@ def markdown_report(results: list[VariantResult]) -> str:
 # --------------------------------------------------------------------------- verification
 
 
-def verification_digest(docname: str, record: Path, root: Path = ROOT) -> str:
+def verification_digest(book: Book, docname: str, record: Path) -> str:
     """What a verification vouches for: the page's record, its code, and the ``jaxbook``
     modules it imports (prose may change; any of these, and the claim lapses)."""
-    from booktools.book import Book, Paths
-
-    page = Book(Paths.at(root)).page(docname)
+    page = book.page(docname)
     digest = hashlib.sha256(record.read_bytes())
     digest.update(page.code.encode())
     for path in page.dependency_files:
         digest.update(path.read_bytes())
-    digest.update((root / "requirements.txt").read_bytes())
+    digest.update(book.paths.requirements.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def write_verified(results: list[VariantResult], path: Path = VERIFIED) -> None:
+def write_verified(paths: Paths, results: list[VariantResult]) -> None:
+    book, records = Book(paths), GoldenRecords(paths)
     pages = sorted({p for r in results for p in r.largest_moves})
     data: dict[str, Any] = {}
     for docname in pages:
-        record = outputs.golden_file(docname)
+        record = records.file(docname)
         if not record.exists():
             continue
         data[docname] = {
-            "digest": verification_digest(docname, record),
+            "digest": verification_digest(book, docname, record),
             "variants": [numerics.label(r.fingerprint) for r in results if r.passed],
         }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    paths.verified.parent.mkdir(parents=True, exist_ok=True)
     header = (
         "# Where each page's records were verified: written by `make numerics-matrix` when every\n"
         "# variant passed. A page's entry counts only while its digest (record, code, imported\n"
         "# jaxbook modules, requirements) is unchanged; the site shows the variants then.\n"
     )
-    path.write_text(header + yaml.safe_dump(data, sort_keys=True, allow_unicode=True), "utf-8")
+    text = header + yaml.safe_dump(data, sort_keys=True, allow_unicode=True)
+    paths.verified.write_text(text, "utf-8")
 
 
-def verified_variants(docname: str, root: Path = ROOT) -> list[str]:
-    """The variants a page's current records were verified under (empty when none or stale)."""
-    path = root / "tests" / "numerics" / "verified.yml"
-    record = root / "tests" / "golden" / f"{docname.removeprefix(outputs.BOOK_PREFIX)}.yml"
-    if not path.exists() or not record.exists():
+def verified_variants(docname: str, paths: Paths | Path) -> list[str]:
+    """The variants a page's current records were verified under (empty when none or stale).
+    ``paths`` may be the book's root folder (what the Sphinx extension has)."""
+    paths = paths if isinstance(paths, Paths) else Paths.at(paths)
+    record = GoldenRecords(paths).file(docname)
+    if not paths.verified.exists() or not record.exists():
         return []
-    entry = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(docname) or {}
-    if entry.get("digest") != verification_digest(docname, record, root):
+    entry = (yaml.safe_load(paths.verified.read_text(encoding="utf-8")) or {}).get(docname) or {}
+    if entry.get("digest") != verification_digest(Book(paths), docname, record):
         return []
     return [str(v) for v in entry.get("variants", [])]
 
@@ -272,13 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--record-verified",
         action="store_true",
-        help=f"when every variant passed, write {VERIFIED.relative_to(ROOT)}",
+        help="when every variant passed, write tests/numerics/verified.yml",
     )
     args = parser.parse_args(argv)
+    paths = Paths.from_environment()
     variants = [parse_variant(v.strip()) for v in args.variants.split(",") if v.strip()]
     results = []
     for variant in variants:
-        result = run_variant(variant, fresh=not args.keep_cache)
+        result = run_variant(paths, variant, fresh=not args.keep_cache)
         results.append(result)
         state = "passed" if result.passed else "FAILED"
         label = numerics.label(result.fingerprint) if result.fingerprint else "?"
@@ -289,8 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not result.passed:
             print(result.report, file=sys.stderr, flush=True)
-    VARIANTS_DIR.mkdir(parents=True, exist_ok=True)
-    report = VARIANTS_DIR / "report.md"
+    paths.variants.mkdir(parents=True, exist_ok=True)
+    report = paths.variants / "report.md"
     report.write_text(markdown_report(results), encoding="utf-8")
     failed = [r.variant.name for r in results if not r.passed]
     if failed:
@@ -301,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     if args.record_verified:
-        write_verified(results)
-        print(f"numerics-matrix: wrote {VERIFIED.relative_to(ROOT)}")
+        write_verified(paths, results)
+        print(f"numerics-matrix: wrote {paths.relative(paths.verified)}")
     print(f"numerics-matrix: every variant passed; report: {report}")
     return 0
 

@@ -55,10 +55,12 @@ def device_description(device: jax.Device | None = None) -> str:
     """A human name for a device: the GPU's model, or ``cpu (<model>)``."""
     import jax
 
+    # The form is jaxbook.device_names's: the output checker recognises it by the same module.
+    from jaxbook.device_names import describe
+
     device = device or jax.devices()[0]
-    if device.platform == "cpu":
-        return f"cpu ({cpu_model()})"
-    return f"{device.platform} ({device.device_kind})"
+    kind = cpu_model() if device.platform == "cpu" else device.device_kind
+    return describe(device.platform, kind)
 
 
 def library_versions() -> dict[str, str]:

@@ -23,6 +23,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Request, Route
 
 from booktools.book import Book, Paths
+from booktools.checks.alt_text import lacks_alt_text  # the rule the output checker applies
 from booktools.chromium import CHROMIUM_ARGS, NO_CHROMIUM, find_chromium  # noqa: F401 - used by the tests
 
 BOOK = Book(Paths.from_environment())
@@ -285,7 +286,7 @@ def problems_images(report: PageReport) -> list[str]:
     for image in report.images:
         if not image["complete"] or image["width"] == 0:
             problems.append(f"{report.name}: image did not load: {image['src']}")
-        if not image["decorative"] and not (image["alt"] or "").strip():
+        if not image["decorative"] and lacks_alt_text(image["alt"]):
             problems.append(f"{report.name}: image without alt text: {image['src']}")
     return problems
 
