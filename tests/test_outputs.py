@@ -172,3 +172,10 @@ def test_a_record_of_an_unknown_kind_is_malformed(tmp_path):
 
 def test_claim_names_are_the_values_a_claim_reads():
     assert outputs.claim_names("abs(acc_a - acc_b) < 0.03 and n == 4") == {"acc_a", "acc_b", "n"}
+
+
+def test_every_number_that_moved_is_marked_in_both_texts():
+    assert outputs.mark_moves("a 1.0 b 2.0 c 3", "a 1.5 b 2.0 c 4") == (
+        "a >>>1.0<<< b 2.0 c >>>3<<<",
+        "a >>>1.5<<< b 2.0 c >>>4<<<",
+    )
