@@ -158,6 +158,17 @@ def test_new_changed_and_removed_figures_with_their_alt_text(tmp_path):
     assert "cell 3" in finding and "a figure without alt text" in finding
 
 
+def test_a_figure_drawn_again_at_another_time_has_not_changed(tmp_path):
+    def drawn(when: str):
+        svg = f"<svg><metadata><dc:date>{when}</dc:date></metadata><path d='M 0 0'/></svg>"
+        return ([figure("plot(loss)", svg, "fig-page-loss", "The loss.")], None, {})
+
+    _, text = reviewed(
+        tmp_path, {"page": drawn("2026-11-30T15:24:12")}, {"page": drawn("2026-12-01T09:00:00")}
+    )
+    assert "nothing changed" in text
+
+
 def test_time_and_weight_are_shown_only_when_they_move_beyond_a_rebuild(tmp_path):
     def page(seconds, weight):
         return review.PageReview("book/p", seconds=seconds, weight=weight)

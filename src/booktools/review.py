@@ -60,6 +60,9 @@ WEIGHT_NOISE_BYTES = 1000
 MAX_LINES = 40  # of one cell's diff; the rest is counted
 # What the book is built from: a site older than any of these is stale.
 SOURCES = ("book", "src", "_config.yml", "_toc.yml", "requirements.txt", "requirements.lock")
+# Matplotlib writes the time of drawing (and its version) into an SVG's metadata: not a change
+# of the figure.
+SVG_METADATA = re.compile(r"<metadata>.*?</metadata>", flags=re.S)
 CACHE_SUMMARY = re.compile(r"cache: (\d+) page\(s\) executed, (\d+) taken from the cache")
 
 
@@ -108,7 +111,7 @@ def figures_of(notebook: dict, cells: list[outputs.Cell]) -> dict[str, Figure]:
         ]
         for n, image in enumerate(images, start=1):
             key = name if len(images) == 1 else f"{name} ({n} of {len(images)})"
-            digest = hashlib.sha256(image.encode()).hexdigest()
+            digest = hashlib.sha256(SVG_METADATA.sub("", image).encode()).hexdigest()
             found[key] = Figure(key, cell.index, alt, digest)
     return found
 
