@@ -22,7 +22,7 @@ source), else it is built first; only what changed executes. The *base* is check
 detached ``git worktree`` under ``_build/review/`` and built with its own ``booktools`` into
 ``_build/review/build``, whose execution cache starts as a copy of the head's: only the pages the
 change affects execute again. ``--no-site`` takes the lean path (pages executed, no site):
-about 10 s less per side on the real book, and no page weights.
+about 15 s less per side on the real book (2 cores), and no page weights.
 
 What cannot be compared is said in one line at the top, never replaced by an older result: an
 unknown base, or a base that does not build or leaves no executed notebooks (the head is then
