@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant pdf linkcheck
+.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant pdf linkcheck review
 
 # The environment is requirements.lock: every package, transitive ones included, pinned and
 # hashed (`make lock` writes it from requirements.txt). It is (re)installed when the lock or
@@ -141,6 +141,13 @@ page: $(STAMP)
 ## page-golden: re-record one page's outputs from its last `make page`
 page-golden: $(STAMP)
 	$(PY) -m booktools.outputs record --executed $(PAGE_EXECUTED) --page $(basename $(PAGE))
+
+## review: what the working tree does to the book against BASE (a commit, e.g. `make review
+## BASE=main`): per page, the outputs, claims, figures, times and weights that changed and what
+## the checker flags, into _build/review.md (the base is built beside, from a copy of the cache)
+review: $(STAMP)
+	@test -n "$(BASE)" || { echo "make review: name the commit to compare with: make review BASE=main" >&2; exit 2; }
+	$(PY) -m booktools.review --base "$(BASE)"
 
 ## serve: the built site on http://localhost:$(PORT); PAGE=book/x.md serves that page's
 ## `make page` build instead

@@ -1,5 +1,6 @@
 """Printed text compared number by number (booktools.checks.numbers)."""
 
+from booktools.checks import numbers
 from booktools.checks.numbers import compare_text, number_moves, same_form
 
 
@@ -40,3 +41,10 @@ def test_moves_are_relative_to_the_record():
     assert number_moves("acc 0.5 loss 2.0", "acc 0.6 loss 2.0") == [
         ("0.5", "0.6", 0.19999999999999996)
     ]
+
+
+def test_every_number_that_moved_is_marked_in_both_texts():
+    assert numbers.mark_moves("a 1.0 b 2.0 c 3", "a 1.5 b 2.0 c 4") == (
+        "a >>>1.0<<< b 2.0 c >>>3<<<",
+        "a >>>1.5<<< b 2.0 c >>>4<<<",
+    )

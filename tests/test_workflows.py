@@ -105,3 +105,17 @@ def test_gpu_workflow_never_runs_a_fork_and_checks_the_gpu_first():
     execute = next(i for i, r in enumerate(runs) if "booktools.build" in r)
     assert smoke < execute  # CUDA JAX installed where missing and a GPU seen, before any page
     assert "--execute-only" in runs[execute]
+
+
+def test_pull_requests_get_the_review_in_their_job_summary():
+    job = load(ROOT / ".github" / "workflows" / "ci.yml")["jobs"]["test"]
+    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0, "the review builds the base commit"
+    review = next(s for s in job["steps"] if "make review" in s.get("run", ""))
+    assert "pull_request" in review["if"] and "!cancelled()" in review["if"]
+    assert review["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert "${{" not in review["run"], "the base reaches the script through the environment"
+    summary = next(s for s in job["steps"] if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
+    assert "_build/review.md" in summary["run"] and "pull_request" in summary["if"]
+    upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-"))
+    assert "_build/review.md" in upload["with"]["path"]

@@ -46,13 +46,14 @@ def relative_move(expected: str, actual: str) -> float:
     return abs(a - b) / abs(a)
 
 
-def _mark(text: str, index: int) -> str:
-    """``text`` with its ``index``-th number wrapped in ``>>> <<<``."""
-    matches = list(NUMBER.finditer(text))
-    if index >= len(matches):
-        return text
-    m = matches[index]
-    return f"{text[: m.start()]}>>>{m.group()}<<<{text[m.end() :]}"
+def _mark(text: str, *indices: int) -> str:
+    """``text`` with its numbers at ``indices`` (0-based) wrapped in ``>>> <<<``."""
+    pieces, last = [], 0
+    for index, m in enumerate(NUMBER.finditer(text)):
+        if index in indices:
+            pieces += [text[last : m.start()], f">>>{m.group()}<<<"]
+            last = m.end()
+    return "".join(pieces) + text[last:]
 
 
 def same_form(expected: str, actual: str) -> bool:
@@ -66,6 +67,13 @@ def number_moves(expected: str, actual: str) -> list[tuple[str, str, float]]:
     """``(recorded, found, relative move)`` of every number that differs (same form assumed)."""
     pairs = zip(_split_numbers(expected)[1], _split_numbers(actual)[1], strict=False)
     return [(e, a, relative_move(e, a)) for e, a in pairs if e != a and relative_move(e, a) > 0]
+
+
+def mark_moves(expected: str, actual: str) -> tuple[str, str]:
+    """Both texts with every number that moved wrapped in ``>>> <<<`` (same form assumed)."""
+    pairs = zip(_split_numbers(expected)[1], _split_numbers(actual)[1], strict=False)
+    moved = [i for i, (e, a) in enumerate(pairs) if relative_move(e, a) > 0]
+    return _mark(expected, *moved), _mark(actual, *moved)
 
 
 def compare_text(expected: str, actual: str, rtol: float, atol: float) -> str | None:
