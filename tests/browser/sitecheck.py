@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +38,12 @@ AXE_FAILING_IMPACTS = ("critical", "serious")
 # The pages of _toc.yml in reading order, and those the build executes (booktools.book).
 PAGES = BOOK.docnames
 EXECUTABLE = [page.docname for page in BOOK.executable_pages]
+# The pages the per-page checks visit: every page, or only those a pull request affects
+# (JAXBOOK_PAGES, which .ci/run sets from booktools.affected; "none" for none). Site-wide
+# checks (navigation, numbering, the front page, search) always cover the whole book.
+_SELECTED = os.environ.get("JAXBOOK_PAGES", "").split()
+CHECKED = [name for name in PAGES if name in _SELECTED] if _SELECTED else PAGES
+CHECKED_EXECUTABLE = [name for name in EXECUTABLE if name in CHECKED]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

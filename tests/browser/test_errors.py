@@ -11,7 +11,7 @@ import re
 import sys
 
 import pytest
-from sitecheck import PAGES, ROOT, fail_on
+from sitecheck import CHECKED, ROOT, fail_on
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def tracebacks(html: str) -> list[str]:
 
 def test_tracebacks_show_no_build_paths_and_no_kernel_frames(site_dir):
     problems, seen = [], 0
-    for name in PAGES:
+    for name in CHECKED:
         for text in tracebacks((site_dir / f"{name}.html").read_text(encoding="utf-8")):
             seen += 1
             for what, needle in FORBIDDEN.items():
@@ -50,7 +50,7 @@ def test_no_page_shows_a_build_path(site_dir):
     # Not only tracebacks: a printed path (a file the cell wrote, a module's location, the
     # environment) names this machine's folders, which mean nothing to a reader.
     problems = []
-    for name in PAGES:
+    for name in CHECKED:
         text = TAG.sub("", (site_dir / f"{name}.html").read_text(encoding="utf-8"))
         for what in ("the repository's path", "the environment's path", "a kernel cell file"):
             if FORBIDDEN[what] in text:
@@ -63,7 +63,7 @@ def test_error_messages_wrap_on_a_phone(browser, base_url):
     page = context.new_page()
     problems = []
     try:
-        for name in PAGES:
+        for name in CHECKED:
             page.goto(f"{base_url}{name}.html", wait_until="load")
             wide = page.evaluate(
                 """() => [...document.querySelectorAll('div.output.traceback pre')]

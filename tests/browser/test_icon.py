@@ -5,14 +5,14 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
-from sitecheck import PAGES, fail_on
+from sitecheck import CHECKED, fail_on
 
 pytestmark = pytest.mark.browser
 
 
 def test_every_page_has_an_icon_that_loads(site_dir, base_url):
     problems = []
-    for name in PAGES:
+    for name in CHECKED:
         html = (site_dir / f"{name}.html").read_text(encoding="utf-8")
         if 'rel="icon"' not in html:
             problems.append(f'{name}: no <link rel="icon">, so the browser asks for /favicon.ico')

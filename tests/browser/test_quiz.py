@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sitecheck import COLOUR_RULES, EXECUTABLE, SET_DARK, fail_on, run_axe
+from sitecheck import CHECKED_EXECUTABLE, COLOUR_RULES, SET_DARK, fail_on, run_axe
 
 pytestmark = pytest.mark.browser
 
 QUESTION_PAGE = "book/prng"
 MIN_QUESTIONS = 3
-CHAPTERS = EXECUTABLE
+CHAPTERS = CHECKED_EXECUTABLE
 
 
 def test_every_chapter_asks_at_least_three_questions(site_dir):
