@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE = "jaxbook"  # the package the pages import, in src/
-TIMING_MODULE = f"{PACKAGE}.timing"  # a page that imports it times code (see cache.py)
 SOURCE_SUFFIXES = (".md", ".ipynb")
 
 
@@ -288,9 +287,17 @@ class Page:
         return list(self.dependencies.values())
 
     @functools.cached_property
+    def timed_cells(self) -> list[int]:
+        """The indices (among the code cells) of the cells that time code: they run with the
+        machine to themselves (:mod:`booktools.machine`)."""
+        from booktools.machine import is_timed, timing_names
+
+        names = timing_names(self.package_dir)
+        return [i for i, cell in enumerate(self.code_cells) if is_timed(cell.source, names)]
+
+    @property
     def times_code(self) -> bool:
-        """The page imports the timing harness: its measurements need the machine alone."""
-        return TIMING_MODULE in self.dependencies
+        return bool(self.timed_cells)
 
 
 # --------------------------------------------------------------------------- the book
@@ -439,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                 facts = ["executes" if page.executes else "prose"]
                 if page.executes:
                     facts += [f"imports {', '.join(page.dependencies) or 'nothing of jaxbook'}"]
-                    facts += ["times code"] if page.times_code else []
+                    timed = len(page.timed_cells)
+                    facts += [f"{timed} cell(s) time code"] if timed else []
                 print(f"{page.docname}: {'; '.join(facts)}")
     except BookError as error:
         print(f"book: {error}", file=sys.stderr)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import fcntl
+import functools
 import json
 import os
 import sys
@@ -72,6 +73,7 @@ def names_in(source: str) -> set[str]:
     return names
 
 
+@functools.cache
 def timing_names(package_dir: Path) -> frozenset[str]:
     """The clocks, and the names of the functions (and methods) of the package that read a
     clock, directly or by calling another such function."""
