@@ -136,3 +136,17 @@ def test_the_bootstrap_reader_of_the_lock_check_reads_the_same_pins():
 
     book = Book()
     assert lock.read_pins(book.paths.requirements)[0] == book.pins
+
+
+def test_the_build_names_each_configuration_problem_before_it_executes_anything(tmp_path):
+    from booktools.build import configuration_problems
+
+    book = scratch_book(
+        tmp_path, "format: jb-book\nroot: index\nchapters:\n  - file: gone\n", {"index.md": ""}, {}
+    )
+    assert configuration_problems(book) == ["_toc.yml: entry 'gone' names no file of the book"]
+    (tmp_path / "requirements.txt").write_text("jax==0.0.0-pretend\n")
+    (tmp_path / "_config.yml").write_text("- not a mapping\n")
+    problems = configuration_problems(Book(Paths.at(tmp_path)))
+    assert problems[0] == "_config.yml: expected a mapping at the top level"
+    assert problems[1].startswith("requirements.txt, line 1: ")

@@ -127,9 +127,10 @@ def cached_build_config(book: Book, staging: Path) -> Path:
 
 
 def configuration_problems(book: Book) -> list[str]:
-    """Problems in _config.yml and _toc.yml that Jupyter Book reports obscurely, or not at all."""
+    """Problems in _config.yml, _toc.yml and requirements.txt that Jupyter Book reports
+    obscurely, or not at all."""
     problems = []
-    for read in (lambda: book.config, lambda: book.docnames):
+    for read in (lambda: book.config, lambda: book.docnames, lambda: book.pins):
         try:
             read()
         except BookError as error:
