@@ -44,6 +44,7 @@ EXECUTABLE = [page.docname for page in BOOK.executable_pages]
 _SELECTED = os.environ.get("JAXBOOK_PAGES", "").split()
 CHECKED = [name for name in PAGES if name in _SELECTED] if _SELECTED else PAGES
 CHECKED_EXECUTABLE = [name for name in EXECUTABLE if name in CHECKED]
+WHOLE_BOOK = CHECKED == PAGES  # the suites' "did we see anything at all" floors hold for it
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -13,7 +13,7 @@ import re
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from sitecheck import CHECKED, fail_on
+from sitecheck import CHECKED, WHOLE_BOOK, fail_on
 
 pytestmark = pytest.mark.browser
 
@@ -76,7 +76,7 @@ def test_figures_are_captioned_svg_readable_on_a_phone(browser, base_url, site_d
                 problems += problems_figure(name, figure, svg)
     finally:
         context.close()
-    assert seen >= 20, f"only {seen} figures found: has the page markup changed?"
+    assert seen >= 20 or not WHOLE_BOOK, f"only {seen} figures found: has the markup changed?"
     fail_on(problems)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sitecheck import PAGES, fail_on
+from sitecheck import CHECKED, PAGES, fail_on
 
 pytestmark = pytest.mark.browser
 
@@ -11,6 +11,8 @@ pytestmark = pytest.mark.browser
 def test_next_and_previous_links_follow_the_table_of_contents(reports, base_url):
     problems = []
     for i, name in enumerate(PAGES):
+        if name not in CHECKED:  # a pull request's CI visits only the pages it affects
+            continue
         report = reports[name]
         expected_next = base_url + PAGES[i + 1] + ".html" if i + 1 < len(PAGES) else None
         expected_prev = base_url + PAGES[i - 1] + ".html" if i > 0 else None

@@ -5,7 +5,7 @@ and the page itself never scrolls sideways (book/_static/scroll-cues.js and cust
 from __future__ import annotations
 
 import pytest
-from sitecheck import PAGES, fail_on
+from sitecheck import CHECKED, fail_on
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,7 @@ def measured(request, browser, base_url):
     page = context.new_page()
     seen = {}
     try:
-        for name in PAGES:
+        for name in CHECKED:
             page.goto(f"{base_url}{name}.html", wait_until="load")
             seen[name] = page.evaluate(MEASURE, WIDE)
     finally:
@@ -78,6 +78,8 @@ def test_the_ml_basics_equations_are_not_cut_off_on_a_phone(measured):
     width, seen = measured
     if width != 390:
         pytest.skip("the phone's width only")
+    if "book/ml_basics" not in seen:
+        pytest.skip("book/ml_basics is not among the pages checked")
     boxes = [b for b in seen["book/ml_basics"]["boxes"] if b["label"].startswith("mjx-container")]
     fail_on(
         [
