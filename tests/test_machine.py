@@ -115,3 +115,18 @@ def test_the_kernel_hooks_take_and_give_back_the_lock(tmp_path):
     registered["pre_run_cell"](SimpleNamespace(raw_cell="x = 1"))
     assert lock.exclusive is False
     registered["post_run_cell"](None)
+
+
+def test_the_builds_own_share_waits_for_a_timed_cell_and_is_idle_outside_the_build(tmp_path):
+    from booktools.machine import Share
+
+    Share(environ={}).hold()  # outside the build: nothing to take, nothing raised
+    timed = MachineLock(tmp_path)
+    timed.acquire(exclusive=True)
+    share, entered = Share(environ={LOCK_ENV: str(tmp_path)}), threading.Event()
+    threading.Thread(target=lambda: (share.hold(), entered.set()), daemon=True).start()
+    assert not entered.wait(0.3), "a kernel started during a timed cell"
+    timed.release()
+    assert entered.wait(5)
+    share.hold()  # held already: taking it again does not block
+    share.release()

@@ -45,6 +45,7 @@ from booktools.book import Book, Page, Paths
 # fingerprint kept in the record's data), so that no notebook cached by an older build is reused.
 CACHE_FORMAT = 3
 FINGERPRINT = "jaxbook_fingerprint"  # the key of a page's fingerprint in its record's data
+TIMED_PAGES_ALONE = "JAXBOOK_TIMED_PAGES_ALONE"  # "1": pages that time code run alone
 
 
 # --------------------------------------------------------------------------- fingerprints
@@ -161,17 +162,23 @@ def execute_page(job: Execution) -> tuple[str | None, float, str | None]:
 
     notebook = jupytext.read(job.source)
     job.log.parent.mkdir(parents=True, exist_ok=True)
+    share = machine.Share()  # held while the kernel starts and stops, not while cells run
     saved = os.dup(2)
     try:
         with job.log.open("w", encoding="utf-8") as sink:
             os.dup2(sink.fileno(), 2)  # the kernel, started below, inherits it
+            share.hold()
             result = single_nb_execution(
                 notebook,
                 cwd=str(job.source.parent),
                 timeout=job.timeout,
                 allow_errors=job.allow_errors,
+                on_notebook_start=share.release,
+                on_notebook_complete=share.hold,
             )
+            executed = nbformat.writes(notebook)
     finally:
+        share.release()
         os.dup2(saved, 2)
         os.close(saved)
     if result.err is not None:
@@ -184,7 +191,7 @@ def execute_page(job: Execution) -> tuple[str | None, float, str | None]:
         if logged:
             report += f"\n(the kernel's own log, {job.log}:)\n" + "\n".join(logged[-40:])
         return None, result.time, report
-    return nbformat.writes(notebook), result.time, None
+    return executed, result.time, None
 
 
 def cached_pages(book: Book, pages: list[Page]) -> list[Page]:
@@ -245,8 +252,23 @@ def prepare(book: Book, pages: list[Page], jobs: int | None = None) -> Preparati
     kernel_errors.write_startup_file(ipython_dir)
     machine.write_startup_file(ipython_dir)
     os.environ.update(IPYTHONDIR=str(ipython_dir), **machine.environment(paths))
-    pending = list(stale)
-    workers = min(jobs, len(pending))
+    groups = [(list(stale), jobs)]
+    if os.environ.get(TIMED_PAGES_ALONE) == "1":
+        # The published site's build: pages with timed cells run one at a time after the
+        # others, with no other kernel alive (README, "What the build executes").
+        groups = [
+            ([p for p in stale if not p.times_code], jobs),
+            ([p for p in stale if p.times_code], 1),
+        ]
+    for pending, most in groups:
+        if pending:
+            _execute_and_cache(
+                pending, min(most, len(pending)), stale, timeout, allow_errors, cache, report, paths
+            )
+    return report
+
+
+def _execute_and_cache(pending, workers, stale, timeout, allow_errors, cache, report, paths):
     executions = [
         Execution(page.path, kernel_log(paths, page), timeout, allow_errors) for page in pending
     ]
@@ -254,8 +276,8 @@ def prepare(book: Book, pages: list[Page], jobs: int | None = None) -> Preparati
     with ProcessPoolExecutor(max_workers=workers) as pool:
         results = pool.map(execute_page, executions)
         for page, result in zip(pending, results, strict=True):
-            _cache_result(cache, page, stale[page], result, report, paths)
-    return report
+            with machine.Share():  # writing the cache is work beside the kernels too
+                _cache_result(cache, page, stale[page], result, report, paths)
 
 
 def _cache_result(cache, page: Page, fingerprint: str, result, report, paths: Paths) -> None:

@@ -145,6 +145,34 @@ class MachineLock:
         self.exclusive = None
 
 
+class Share:
+    """A share of the machine held outside any cell by the build's own processes: while a
+    kernel starts and shuts down (nbclient's ``on_notebook_start``/``on_notebook_complete``
+    hooks end and begin it), and while the build writes what a kernel returned. A timed cell
+    waits for these as for any cell; without them a kernel starting (a second or two of
+    imports) would run beside a timing. Does nothing outside the build."""
+
+    def __init__(self, environ: dict[str, str] | None = None):
+        environ = os.environ if environ is None else environ
+        folder = environ.get(LOCK_ENV)
+        self._lock = MachineLock(Path(folder)) if folder else None
+
+    def hold(self, **_: Any) -> None:
+        if self._lock is not None and self._lock.exclusive is None:
+            self._lock.acquire(exclusive=False)
+
+    def release(self, **_: Any) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> Share:
+        self.hold()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.release()
+
+
 def settle_jax() -> None:
     """Wait for the work this kernel dispatched: JAX returns before XLA has computed, and a
     cell that has returned must not go on computing under another's timing."""
