@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+import optax
+
+from jaxbook import flax_haiku as fh
 
 
 def check_batchnorm_updates_in_training_only(lib, x, every: bool = False) -> None:
@@ -31,3 +34,17 @@ def check_dropout_uses_the_key_in_training_only(lib, x) -> None:
     e1, _ = lib.apply(params, state, x, False, jax.random.key(1))
     e2, _ = lib.apply(params, state, x, False, jax.random.key(2))
     np.testing.assert_array_equal(e1, e2)
+
+
+def check_trains_in_the_shared_loop(lib, data):
+    """The shared loop trains ``lib`` (the loss falls, the accuracy is high) and the same key
+    gives the same losses; returns the run."""
+    plan = fh.batch_plan(jax.random.key(1), 40, 32, data.y_train.shape[0])
+    train = fh.make_train(lib, optax.adam(1e-2))
+    first = train(jax.random.key(0), plan, data)
+    again = train(jax.random.key(0), plan, data)
+    np.testing.assert_array_equal(first.losses, again.losses)
+    assert first.losses.shape == (40,)
+    assert float(first.losses[-5:].mean()) < 0.5 * float(first.losses[:5].mean())
+    assert 0.8 < float(first.accuracy) <= 1.0
+    return first

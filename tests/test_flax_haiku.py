@@ -8,6 +8,7 @@ from flax import nnx
 from flax_contract import (
     check_batchnorm_updates_in_training_only,
     check_dropout_uses_the_key_in_training_only,
+    check_trains_in_the_shared_loop,
 )
 
 from jaxbook import flax_haiku as fh
@@ -124,15 +125,7 @@ def test_one_training_step_lowers_the_loss(name, batch):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_shared_loop_trains_and_is_deterministic(name, data):
-    lib = by_name(name)
-    plan = fh.batch_plan(jax.random.key(1), 40, 32, data.y_train.shape[0])
-    train = fh.make_train(lib, optax.adam(1e-2))
-    first = train(jax.random.key(0), plan, data)
-    again = train(jax.random.key(0), plan, data)
-    np.testing.assert_array_equal(first.losses, again.losses)
-    assert first.losses.shape == (40,)
-    assert float(first.losses[-5:].mean()) < 0.5 * float(first.losses[:5].mean())
-    assert 0.8 < float(first.accuracy) <= 1.0
+    first = check_trains_in_the_shared_loop(by_name(name), data)
     initial_params, _ = first.initial
     assert fh.count_params(initial_params) == HAND_COUNT
 

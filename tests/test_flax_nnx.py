@@ -10,6 +10,7 @@ from flax import nnx
 from flax_contract import (
     check_batchnorm_updates_in_training_only,
     check_dropout_uses_the_key_in_training_only,
+    check_trains_in_the_shared_loop,
 )
 
 from jaxbook import flax_haiku as fh
@@ -100,14 +101,7 @@ def test_initialisation_scheme_is_lecun_normal():
 
 
 def test_nnx_trains_in_the_shared_loop(data):
-    plan = fh.batch_plan(jax.random.key(1), 40, 32, data.y_train.shape[0])
-    train = fh.make_train(fn.nnx_library(), optax.adam(1e-2))
-    first = train(jax.random.key(0), plan, data)
-    again = train(jax.random.key(0), plan, data)
-    np.testing.assert_array_equal(first.losses, again.losses)
-    assert first.losses.shape == (40,)
-    assert float(first.losses[-5:].mean()) < 0.5 * float(first.losses[:5].mean())
-    assert 0.8 < float(first.accuracy) <= 1.0
+    check_trains_in_the_shared_loop(fn.nnx_library(), data)
 
 
 def test_idiomatic_nnx_step_matches_the_shared_loop(data):
