@@ -3,13 +3,16 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := book
 
-PYTHON ?= python3
+# The Python that makes .venv: PYTHON=<command or path> names one, else tools/find-python finds a
+# Python >= 3.12 (on PATH, then pyenv's, then uv's) or stops with one message saying how to get one.
+PYTHON ?=
+BASE_PYTHON = "$$(tools/find-python $(PYTHON))"
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu venv execute numerics-matrix numerics-variant pdf linkcheck review
+.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu gpu-verified venv execute numerics-matrix numerics-variant pdf linkcheck review
 
 # The environment is requirements.lock: every package, transitive ones included, pinned and
 # hashed (`make lock` writes it from requirements.txt). It is (re)installed when the lock or
@@ -20,11 +23,18 @@ LOCK := requirements.lock
 READER_LOCK := .binder/requirements.txt
 INSTALLER ?= uv
 UV := $(VENV)/bin/uv
-LOCK_CHECK = PYTHONPATH=src $(PYTHON) -m booktools.lock
+LOCK_CHECK = PYTHONPATH=src $(BASE_PYTHON) -m booktools.lock
+# A .venv made by an older Python (the book was on 3.11 until 2026-12) is made again.
+VENV_CREATE = base=$(BASE_PYTHON) && \
+	if [ -x $(PY) ] && ! tools/find-python $(PY) >/dev/null 2>&1; then \
+		echo "make: .venv has $$($(PY) --version 2>&1), the book needs 3.12 or newer: making it again with $$base"; \
+		rm -rf $(VENV); fi && \
+	{ test -x $(PY) || "$$base" -m venv $(VENV); }
 
 $(STAMP): $(LOCK) $(READER_LOCK) requirements.txt requirements-installer.in requirements-reader.in pyproject.toml
+	@tools/find-python $(PYTHON) >/dev/null
 	@$(LOCK_CHECK) check
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(VENV_CREATE)
 ifeq ($(INSTALLER),pip)
 	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
@@ -38,11 +48,11 @@ endif
 ## lock: resolve requirements.txt (and the installer) into requirements.lock, and the reader's
 ## packages (requirements-reader.in, at the same versions) into .binder/requirements.txt;
 ## run it after changing a pin and commit the locks with the change
-UV_COMPILE = $(UV) pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+UV_COMPILE = $(UV) pip compile --quiet --universal --generate-hashes --python-version 3.12 \
 	--custom-compile-command "make lock"
 .PHONY: lock
 lock:
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(VENV_CREATE)
 	@test -x $(UV) || $(PY) -m pip install --quiet --require-hashes --no-deps \
 		-r <($(LOCK_CHECK) extract uv)
 	$(UV_COMPILE) --no-emit-package jaxbook -o $(LOCK) requirements.txt requirements-installer.in
@@ -159,22 +169,42 @@ serve: $(STAMP)
 
 ## gpu: on a machine with an NVIDIA GPU, execute every page with CUDA JAX (the lean path: no
 ## site) and check it with the GPU rules. GPU_PYTHON=<python> uses a Python that already has CUDA
-## JAX and the execution packages (nothing is installed, no network needed); by default .venv,
-## into which CUDA JAX is installed at the pinned version unless JAX there already has CUDA.
+## JAX and the execution packages (nothing is installed, no network needed; an existing
+## PYTHONPATH is kept, this checkout's src after it); by default .venv, into which CUDA JAX is
+## installed at the pinned version unless JAX there already has CUDA. A page that fails leaves
+## the others executed: they are checked, and the target fails.
 GPU_PYTHON ?=
-GPU_RUN = $(if $(GPU_PYTHON),PYTHONPATH=src $(GPU_PYTHON),$(PY))
+# Absolute: the kernels start in book/.
+GPU_PYTHONPATH = $(if $(PYTHONPATH),$(PYTHONPATH):)$(CURDIR)/src
+GPU_RUN = $(if $(GPU_PYTHON),PYTHONPATH="$(GPU_PYTHONPATH)" $(GPU_PYTHON),$(PY))
+# With cpu: host callbacks (jax.debug.print) need a CPU device.
+GPU_PLATFORMS := cuda,cpu
 # The pinned JAX, as every tool reads requirements.txt (booktools.book)
 JAX_VERSION = $(shell $(GPU_RUN) -m booktools.book pin jax)
+# booktools.build --execute-only exits with 3 (PAGES_FAILED) when it exported the pages that ran.
 gpu: $(if $(GPU_PYTHON),,$(STAMP))
 	$(GPU_RUN) -m booktools.gpu_smoke --setup --jax-version $(JAX_VERSION)
-	JAX_PLATFORMS=cuda $(GPU_RUN) -m booktools.build --execute-only
-	JAX_PLATFORMS=cuda $(GPU_RUN) -m booktools.outputs check --profile gpu
+	built=0; JAX_PLATFORMS=$(GPU_PLATFORMS) $(GPU_RUN) -m booktools.build --execute-only || built=$$?; \
+	if [ $$built = 0 ] || [ $$built = 3 ]; then \
+		JAX_PLATFORMS=$(GPU_PLATFORMS) $(GPU_RUN) -m booktools.outputs check --profile gpu; fi; \
+	exit $$built
 
-## canary: build and check against the newest JAX, jaxlib, Flax, Optax and Haiku (report in
-## _build/canary/report.md); the pins of requirements.txt are not touched
+## gpu-verified: after `make gpu` (failed or not), check its pages again and write where each was
+## verified on this GPU (device, date, versions, cells matched / moved / failed, failed claims)
+## into tests/numerics/gpu-verified.yml, which the site shows while the pages stay as they were;
+## RUN="<where its output is kept>" is written with them. Commit it with the GPU records.
+gpu-verified: $(if $(GPU_PYTHON),,$(STAMP))
+	$(GPU_RUN) -m booktools.gpu_verification record --run "$(RUN)"
+
+## canary: execute, build and check the book against the newest JAX, jaxlib, Flax, Haiku, Optax
+## and Orbax (jaxbook.provenance.NEWEST_IN_CANARY), in .venv-canary (Python >= 3.12); a per-page
+## report in _build/canary/report.md. The pins of requirements.txt are not touched.
 CANARY := .venv-canary
 canary:
-	@test -x $(CANARY)/bin/python || $(PYTHON) -m venv $(CANARY)
+	@tools/find-python $(PYTHON) >/dev/null
+	@if [ -x $(CANARY)/bin/python ] && ! tools/find-python $(CANARY)/bin/python >/dev/null 2>&1; then \
+		echo "make: $(CANARY) has an older Python than 3.12: making it again"; rm -rf $(CANARY); fi
+	@test -x $(CANARY)/bin/python || $(BASE_PYTHON) -m venv $(CANARY)
 	$(CANARY)/bin/python -m pip install --quiet -r requirements.txt
 	upgraded="$$($(CANARY)/bin/python -m booktools.canary --list)"; \
 		$(CANARY)/bin/python -m pip install --quiet --upgrade $$upgraded

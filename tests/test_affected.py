@@ -29,6 +29,12 @@ def test_re_recorded_outputs_check_their_page():
     assert plan(BOOK, ["tests/golden/dsp.yml"], "base").pages == ["book/dsp"]
 
 
+def test_gpu_records_check_their_page_and_a_verification_every_page_and_the_status():
+    assert plan(BOOK, ["tests/golden/gpu/dsp.yml"], "base").pages == ["book/dsp"]
+    result = plan(BOOK, ["tests/numerics/gpu-verified.yml"], "base")
+    assert not result.full and {"book/dsp", "book/status"} <= set(result.pages)
+
+
 def test_a_change_to_the_tooling_or_an_unknown_base_runs_everything():
     for changed in (["src/booktools/cache.py"], ["Makefile"], ["book/_static/predict.js"]):
         result = plan(BOOK, ["book/jit.md", *changed], "base")

@@ -77,3 +77,18 @@ def test_a_cell_tolerance_overrides_the_page_and_the_profile():
     assert problems and "number 1 differs beyond rtol=0.0001" in problems[0]
     page.cells[0].options["cpu"] = {"rtol": 1e-2}
     assert check_cell_outputs(page, recorded, CPU, CPU.tolerances, True, "make golden")[0] == []
+
+
+def test_a_cell_borrowed_from_another_record_is_judged_by_that_records_numerics():
+    # A GPU build, a GPU record made under its numerics, but this cell changed since: its
+    # expectation is the CPU record's, made elsewhere, so its trajectory value may move.
+    page = page_with([cell("accuracy 97.6%", "trajectory", ["acc"])])
+    page.numerics = {"device": "gpu", "model": "NVIDIA H200"}
+    recorded = [{"key": "k", "source": "print(x)", "outputs": RECORDED}]
+    problems, _ = check_cell_outputs(page, recorded, CPU, CPU.tolerances, True, "make golden")
+    assert problems and "number 1 differs" in problems[0]
+    borrowed = {"k": {"device": "cpu", "isa": "AVX512", "threads": 2}}
+    problems, drifts = check_cell_outputs(
+        page, recorded, CPU, CPU.tolerances, True, "make golden", borrowed
+    )
+    assert problems == [] and str(drifts[0]).endswith("97.8 → 97.6 (largest relative move 0.002)")

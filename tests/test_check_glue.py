@@ -36,3 +36,12 @@ def test_a_trajectory_value_under_other_numerics_is_reported_not_failed():
     assert str(drifts[0]).startswith("book/x.md: glued value `acc`: 0.981 → 0.975")
     problems, _ = check_glue(page, {"acc": "0.981"}, TOL, same_numerics=True)
     assert problems
+
+
+def test_a_glued_value_borrowed_from_another_record_is_judged_by_that_records_numerics():
+    page = page_with(glue={"acc": "0.975"}, trajectory=["acc"], claims=["acc > 0.9"])
+    borrowed = {"acc": {"device": "cpu", "isa": "SSE4_2", "threads": 2}}
+    problems, drifts = check_glue(page, {"acc": "0.981"}, TOL, True, borrowed)
+    assert problems == [] and drifts
+    same = {"acc": page.numerics}  # borrowed from a record made under the page's own numerics
+    assert check_glue(page, {"acc": "0.981"}, TOL, False, same)[0]

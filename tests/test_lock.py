@@ -73,13 +73,13 @@ def test_binder_gets_the_reader_packages_at_the_locked_versions_only():
 
 
 def test_binder_runs_the_python_the_pins_need():
-    assert (ROOT / ".binder" / "runtime.txt").read_text(encoding="utf-8").strip() == "python-3.11"
+    assert (ROOT / ".binder" / "runtime.txt").read_text(encoding="utf-8").strip() == "python-3.12"
 
 
 def test_a_pin_changed_without_relocking_fails(book):
-    edit(book / "requirements.txt", "jax==0.10.2", "jax==0.10.1")
+    edit(book / "requirements.txt", "jax==0.11.2", "jax==0.11.1")
     found = lock.problems(book)
-    assert any("pins jax==0.10.1" in p and "has jax==0.10.2" in p for p in found), found
+    assert any("pins jax==0.11.1" in p and "has jax==0.11.2" in p for p in found), found
 
 
 def test_a_new_pin_without_relocking_fails(book):
@@ -128,12 +128,12 @@ def test_a_reader_package_missing_from_binder_fails(book):
 
 def test_the_check_command_fails_on_a_stale_lock(book):
     """What `make venv` runs first, with the system's Python and no environment."""
-    edit(book / "requirements.txt", "flax==0.12.8", "flax==0.12.9")
+    edit(book / "requirements.txt", "flax==0.12.10", "flax==0.12.11")
     command = [sys.executable, "-m", "booktools.lock", "check"]
     env = {"PYTHONPATH": str(ROOT / "src"), "JAXBOOK_ROOT": str(book), "PATH": "/usr/bin:/bin"}
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     assert result.returncode == 1
-    assert "pins flax==0.12.9" in result.stderr and "make lock" in result.stderr
+    assert "pins flax==0.12.11" in result.stderr and "make lock" in result.stderr
     env["JAXBOOK_ROOT"] = str(ROOT)
     assert subprocess.run(command, env=env, capture_output=True).returncode == 0
 

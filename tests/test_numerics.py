@@ -66,6 +66,19 @@ def test_a_gpu_fingerprint_names_the_model_and_picks_the_gpu_profile():
     assert numerics.profile(describe()) == "cpu"
 
 
+def test_the_jax_and_jaxlib_versions_are_part_of_it():
+    versions = {"jax": "0.11.2", "jaxlib": "0.11.2", "flax": "0.12.10"}
+    fingerprint = describe(versions=versions)
+    assert fingerprint["jax"] == fingerprint["jaxlib"] == "0.11.2"
+    assert "flax" not in fingerprint  # only what decides the numbers
+    assert fingerprint != describe(versions={**versions, "jax": "0.12.0"})
+    assert numerics.label(fingerprint) == "cpu AVX512, 2 threads (AMD EPYC), JAX 0.11.2"
+    other = describe(
+        platform_name="cuda", device_kind="NVIDIA H200", versions={**versions, "jaxlib": "0.11.1"}
+    )
+    assert numerics.label(other) == "gpu (NVIDIA H200), JAX 0.11.2 (jaxlib 0.11.1)"
+
+
 def test_label_of_a_one_thread_cpu():
     assert numerics.label(describe(threads=1)) == "cpu AVX512, 1 thread (AMD EPYC)"
 

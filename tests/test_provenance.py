@@ -11,12 +11,22 @@ from jaxbook import provenance
 
 def test_library_versions_are_the_installed_ones_by_distribution_in_order():
     versions = provenance.library_versions()
-    assert list(versions) == ["jax", "jaxlib", "flax", "dm-haiku", "optax", "numpy"]
+    assert list(versions) == [
+        "jax",
+        "jaxlib",
+        "flax",
+        "dm-haiku",
+        "optax",
+        "orbax-checkpoint",
+        "numpy",
+    ]
     assert versions["flax"] == importlib.metadata.version("flax")
 
 
 def test_the_book_teaches_five_libraries_and_records_numpy_too():
-    assert provenance.LIBRARIES[-1] == provenance.Library("numpy", "NumPy", taught=False)
+    assert provenance.LIBRARIES[-1] == provenance.Library(
+        "numpy", "NumPy", taught=False, canary=False
+    )
     taught = [library.distribution for library in provenance.TAUGHT]
     assert taught == ["jax", "jaxlib", "flax", "dm-haiku", "optax"]
     assert [library.label for library in provenance.TAUGHT] == [
@@ -26,6 +36,11 @@ def test_the_book_teaches_five_libraries_and_records_numpy_too():
         "Haiku",
         "Optax",
     ]
+
+
+def test_the_canary_tries_the_taught_libraries_and_orbax_but_not_numpy():
+    newest = [library.distribution for library in provenance.NEWEST_IN_CANARY]
+    assert newest == ["jax", "jaxlib", "flax", "dm-haiku", "optax", "orbax-checkpoint"]
 
 
 def test_the_list_is_read_without_loading_jax():

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sphinx_roots import build, copy_root, page
 
 from booktools import provenance_ext as ext
 from booktools.book import Book, Paths
+from booktools.gpu_verification import GpuVerification, gpu_digest, pinned_versions
 from booktools.numerics_matrix import verification_digest
 
 VERSIONS = {
@@ -29,6 +31,15 @@ VERSIONS = {
 }
 BUILT = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 ENVIRONMENT = ext.BuildEnvironment("cpu (AMD EPYC 7B13)", VERSIONS, BUILT)
+
+H200 = GpuVerification(
+    device="NVIDIA H200",
+    date="2026-12-04",
+    versions={**VERSIONS, "jax": "0.11.2", "jaxlib": "0.11.2", "flax": "0.12.10"},
+    cells={"matched": 67, "moved": 1, "failed": 1},
+    glued={"matched": 18, "moved": 0, "failed": 0},
+    failed_claims=["tall_rev_over_fwd > 1", "wide_fwd_over_rev > 1"],
+)
 
 
 def test_build_time_honours_source_date_epoch():
@@ -128,6 +139,23 @@ def write_verified(srcdir: Path, docname: str, variants: list[str]) -> None:
     verified.write_text(yaml.safe_dump({docname: entry}), encoding="utf-8")
 
 
+PINS = "jax==0.11.2\njaxlib==0.11.2\nflax==0.12.10\ndm-haiku==0.0.17\noptax==0.2.8\n"
+
+
+def write_gpu_verified(srcdir: Path, docname: str, verification: GpuVerification) -> None:
+    """What `python -m booktools.gpu_verification record` writes after a GPU run of the page."""
+    name = docname.removeprefix("book/")
+    record = srcdir / "tests" / "golden" / "gpu" / f"{name}.yml"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text("# The GPU's record of the page (its content does not matter here)\n")
+    book = Book(Paths.at(srcdir))
+    verification = dataclasses.replace(verification, versions=pinned_versions(book))
+    digest = gpu_digest(book, docname, verification.versions, [record])
+    verified = srcdir / "tests" / "numerics" / "gpu-verified.yml"
+    verified.parent.mkdir(parents=True, exist_ok=True)
+    verified.write_text(yaml.safe_dump({docname: verification.entry(digest)}), encoding="utf-8")
+
+
 def build_with_probe(srcdir: Path, probe) -> ProvenanceBuild:
     """Build tests/roots/test-provenance with ``probe`` in place of the subprocess probe."""
     probed_in: list[str | None] = []
@@ -145,7 +173,9 @@ def build_with_probe(srcdir: Path, probe) -> ProvenanceBuild:
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
     srcdir = copy_root("provenance", tmp_path_factory)
+    (srcdir / "requirements.txt").write_text(PINS, encoding="utf-8")
     write_verified(srcdir, "book/executed", VERIFIED_UNDER)
+    write_gpu_verified(srcdir, "book/executed", H200)
     built = build_with_probe(srcdir, lambda: (PROBED_DEVICE, VERSIONS))
     yield built
     built.app.cleanup()
@@ -171,8 +201,10 @@ def test_an_executed_page_says_where_it_ran_and_where_its_records_held(book):
         r"jaxlib 0\.10\.2, Flax 0\.12\.8, Haiku 0\.0\.17 and Optax 0\.2\.8; "
         r"built 2026-01-02 03:04 UTC\. "
         r"Its recorded outputs were verified under cpu SSE4_2, 2 threads \(Test CPU\); "
-        r"cpu AVX512, 1 thread \(Test CPU\); no GPU has run it yet \(a GPU build is checked "
-        r"against the CPU records\)\. All pages: build status\.",
+        r"cpu AVX512, 1 thread \(Test CPU\)\. On a GPU it was verified on 2026-12-04 \(NVIDIA "
+        r"H200, with JAX 0\.11\.2, jaxlib 0\.11\.2, Flax 0\.12\.10, Haiku 0\.0\.17 and Optax "
+        r"0\.2\.8\): 67 cells matched, 1 moved, 1 failed; the claims `tall_rev_over_fwd > 1` and "
+        r"`wide_fwd_over_rev > 1` did not hold there\. All pages: build status\.",
         note,
     )
     (container,) = document.find_all(class_=ext.NOTE_CLASS)
@@ -206,6 +238,22 @@ def test_the_numerics_verification_table_lists_each_page_with_records(book):
     assert rows[0] == ["Page", "Recorded outputs verified"]
     assert [row[0] for row in rows[1:]] == ["executed.md"]
     assert rows[1][1].startswith("Its recorded outputs were verified under cpu SSE4_2")
+    assert rows[1][1].endswith("cpu AVX512, 1 thread (Test CPU).")
+
+
+def test_the_numerics_verification_table_shows_where_each_page_was_verified_on_a_gpu(book):
+    tables = page(book.app, "book/status").find_all("table", class_=ext.TABLE_CLASS)
+    rows = [[cell.text() for cell in row.find_all("p")] for row in tables[2].find_all("tr")]
+    assert rows == [
+        ["Page", "GPU, date", "Versions", "Cells matched, moved, failed", "Claims"],
+        [
+            "executed.md",
+            "NVIDIA H200, 2026-12-04",
+            "JAX 0.11.2, jaxlib 0.11.2, Flax 0.12.10, Haiku 0.0.17 and Optax 0.2.8",
+            "67 cells matched, 1 moved, 1 failed",
+            "the claims `tall_rev_over_fwd > 1` and `wide_fwd_over_rev > 1` did not hold there",
+        ],
+    ]
 
 
 def test_a_failed_probe_is_a_warning_and_no_page_claims_an_environment(tmp_path_factory):
@@ -235,8 +283,51 @@ def test_verification_text_names_the_variants_or_says_there_are_none():
     both = ext.verification_text(["cpu AVX512, 2 threads (X)", "cpu SSE4_2, 2 threads (X)"], True)
     assert both == (
         "Its recorded outputs were verified under cpu AVX512, 2 threads (X); "
-        "cpu SSE4_2, 2 threads (X)."
+        "cpu SSE4_2, 2 threads (X); its GPU records have not been verified on a GPU since the "
+        "page, the modules it imports, the pins or the records last changed."
     )
     none = ext.verification_text([], False)
     assert "have not been checked under other CPU numerics" in none
     assert "no GPU has run it yet" in none
+
+
+def test_verification_text_names_the_gpu_its_date_versions_counts_and_failed_claims():
+    text = ext.verification_text(["cpu SSE4_2, 2 threads (X)"], True, H200)
+    assert text == (
+        "Its recorded outputs were verified under cpu SSE4_2, 2 threads (X). On a GPU it was "
+        "verified on 2026-12-04 (NVIDIA H200, with JAX 0.11.2, jaxlib 0.11.2, Flax 0.12.10, "
+        "Haiku 0.0.17 and Optax 0.2.8): 67 cells matched, 1 moved, 1 failed; the claims "
+        "`tall_rev_over_fwd > 1` and `wide_fwd_over_rev > 1` did not hold there."
+    )
+    held = dataclasses.replace(H200, failed_claims=[], records=["gpu", "cpu"])
+    assert ext.gpu_text(held).endswith(
+        "partly against its CPU records (the page had changed since its GPU records)): "
+        "67 cells matched, 1 moved, 1 failed; every claim held."
+    )
+
+
+def test_a_gpu_verification_shows_while_its_digest_holds_and_lapses_when_the_code_changes(
+    tmp_path_factory,
+):
+    srcdir = copy_root("provenance", tmp_path_factory)
+    (srcdir / "requirements.txt").write_text(PINS, encoding="utf-8")
+    write_gpu_verified(srcdir, "book/executed", H200)
+    assert "On a GPU it was verified on 2026-12-04" in ext.page_verification(
+        "book/executed", srcdir
+    )
+    assert ext.gpu_row("book/executed", srcdir)[1] == "NVIDIA H200, 2026-12-04"
+    source = srcdir / "book" / "executed.md"
+    source.write_text(source.read_text().replace("print(1 + 1)", "print(1 + 2)"))
+    assert ext.page_verification("book/executed", srcdir).endswith(
+        "its GPU records have not been verified on a GPU since the page, the modules it imports, "
+        "the pins or the records last changed."
+    )
+    assert ext.gpu_row("book/executed", srcdir) == (
+        "executed.md",
+        "not verified since it changed",
+        "",
+        "",
+        "",
+    )
+    (srcdir / "tests" / "golden" / "gpu" / "executed.yml").unlink()
+    assert ext.gpu_row("book/executed", srcdir)[1] == "no GPU has run it"

@@ -125,3 +125,83 @@ def test_a_written_record_reads_back(tmp_path):
     assert data["cells"][0]["kind"] == "volatile"
     assert data["glue"] == {"n": "3"}
     assert path.read_text(encoding="utf-8").startswith("# Recorded outputs of book/x.md")
+
+
+# --------------------------------------------------------------------------- GPU records
+
+
+GPU = {"device": "gpu", "model": "NVIDIA H200", "jax": "0.11.2", "jaxlib": "0.11.2"}
+CPU = {"device": "cpu", "isa": "AVX512", "threads": 2, "jax": "0.11.2", "jaxlib": "0.11.2"}
+
+
+def printed(key, text, index=1):
+    return records.Cell(
+        key, index, f"print({key})", [{"stream": "stdout", "text": text}], "numeric", {}, None
+    )
+
+
+def recorded_page(golden, numerics, cells, glue):
+    return golden.write(records.ExecutedPage("book/x", {}, cells, glue, numerics))
+
+
+def test_a_gpu_record_is_completed_cell_by_cell_from_the_cpu_record(tmp_path):
+    golden = records.GoldenRecords(Paths.at(tmp_path))
+    # The GPU ran the page as it was: cells a, b, c; glued `old` and `kept`.
+    recorded_page(
+        golden,
+        GPU,
+        [printed("a", "1"), printed("b", "2"), printed("c", "3")],
+        {"old": "1", "kept": "2"},
+    )
+    # Since then cell b became b2 and `new` is glued; the CPU record followed.
+    recorded_page(
+        golden,
+        CPU,
+        [printed("a", "1"), printed("b2", "2.5"), printed("c", "3")],
+        {"new": "5", "kept": "2"},
+    )
+    page = records.ExecutedPage(
+        "book/x",
+        {},
+        [printed("a", "1", 1), printed("b2", "2.5", 2), printed("c", "3", 3)],
+        {"new": "5", "kept": "2"},
+        GPU,
+    )
+    expected = golden.expected(page, "gpu")
+    assert [c["key"] for c in expected.cells] == ["a", "b2", "c"]
+    assert expected.numerics == GPU and expected.borrowed_cells == {"b2": CPU}
+    assert expected.glue == {"kept": "2", "new": "5"} and expected.borrowed_glue == {"new": CPU}
+    assert expected.sources == [golden.file("book/x", "gpu"), golden.file("book/x")]
+    assert expected.notes == [
+        "book/x.md: the gpu record's cell [b] `print(b)` is on neither the page nor its CPU "
+        "record (the page changed since); left out until the gpu record is made again",
+        "book/x.md, cell 2 [b2] `print(b2)`: not in the gpu record (the cell changed since it "
+        "was made); checked against its CPU record",
+        "book/x.md: the gpu record's glued value `old` is glued by neither the page nor its CPU "
+        "record (the page changed since); left out",
+        "book/x.md: glued value `new` is not in the gpu record (the page changed since it was "
+        "made); checked against its CPU record",
+    ]
+
+
+def test_a_gpu_record_that_covers_the_page_borrows_nothing(tmp_path):
+    golden = records.GoldenRecords(Paths.at(tmp_path))
+    cells = [printed("a", "1")]
+    recorded_page(golden, GPU, cells, {"n": "1"})
+    recorded_page(golden, CPU, cells, {"n": "1"})
+    expected = golden.expected(records.ExecutedPage("book/x", {}, cells, {"n": "1"}, GPU), "gpu")
+    assert expected.notes == [] and not expected.borrowed_cells and not expected.borrowed_glue
+    assert expected.sources == [golden.file("book/x", "gpu")]
+
+
+def test_without_a_gpu_record_the_whole_page_is_checked_against_the_cpu_record(tmp_path):
+    golden = records.GoldenRecords(Paths.at(tmp_path))
+    cells = [printed("a", "1")]
+    page = records.ExecutedPage("book/x", {}, cells, {}, GPU)
+    assert golden.expected(page, "gpu") is None
+    recorded_page(golden, CPU, cells, {})
+    expected = golden.expected(page, "gpu")
+    assert expected.numerics == CPU and expected.sources == [golden.file("book/x")]
+    assert expected.notes == ["book/x.md: no gpu records yet; checked against the CPU records"]
+    # A CPU build never borrows: its own record is the only one.
+    assert golden.expected(records.ExecutedPage("book/x", {}, cells, {}, CPU), "cpu").notes == []

@@ -90,3 +90,35 @@ def test_time_first_call_includes_compilation():
 )
 def test_format_seconds(seconds, text):
     assert timing.format_seconds(seconds) == text
+
+
+def test_long_enough_call_takes_the_first_size_that_lasts_long_enough():
+    made = []
+
+    def make_call(size):
+        made.append(size)
+        return lambda: time.sleep(size)
+
+    size, call, seconds = timing.long_enough_call(make_call, (0.0, 0.03, 0.2), at_least=0.02)
+    assert size == 0.03 and made == [0.0, 0.03]  # the bigger size is never made
+    assert 0.02 <= seconds < 0.2
+    start = time.perf_counter()
+    call()
+    assert time.perf_counter() - start >= 0.03  # the call returned is that size's
+
+
+def test_long_enough_call_falls_back_to_the_largest_size_and_needs_one():
+    size, _, seconds = timing.long_enough_call(lambda s: lambda: s, (1, 2), at_least=60.0)
+    assert size == 2 and seconds < 60.0
+    with pytest.raises(ValueError, match="at least one size"):
+        timing.long_enough_call(lambda s: lambda: s, (), at_least=1.0)
+
+
+def test_long_enough_call_does_not_time_compilation():
+    compiled = jax.jit(lambda a: a @ a)
+    size, call, seconds = timing.long_enough_call(
+        lambda n: lambda: compiled(jnp.ones((n, n))), (8,), at_least=1.0
+    )
+    assert size == 8 and seconds < timing.time_first_call(
+        jax.jit(lambda a: a @ a + 1), jnp.ones((8, 8))
+    )

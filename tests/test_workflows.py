@@ -57,11 +57,12 @@ def test_read_only_by_default_and_no_pull_request_target(path):
 
 
 # Every job that may do more than read the repository, and exactly what more: the deploy jobs,
-# and the link check, which keeps its tracking issue.
+# and the link check and the canary, which keep their tracking issues.
 WIDER_PERMISSIONS = {
     ("publish.yml", "deploy"): {"pages": "write", "id-token": "write"},
     ("publish.yml", "notebooks"): {"contents": "write"},
     ("linkcheck.yml", "linkcheck"): {"contents": "read", "issues": "write"},
+    ("canary.yml", "canary"): {"contents": "read", "issues": "write"},
 }
 
 
@@ -88,6 +89,20 @@ def test_the_link_check_never_runs_on_a_change_and_reports_through_its_issue():
     assert issue_step["if"] == "${{ !cancelled() }}"  # also after the check found a dead link
 
 
+def test_the_canary_runs_weekly_on_python_312_and_reports_through_its_issue():
+    workflow = load(ROOT / ".github" / "workflows" / "canary.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}  # never on a change
+    job_steps = list(steps(workflow))
+    setup = next(s for s in job_steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["with"]["python-version"] == "3.12"
+    runs = [s.get("run", "") for s in job_steps]
+    canary = next(i for i, r in enumerate(runs) if r.strip() == "make canary")
+    issue = next(i for i, r in enumerate(runs) if "booktools.canary issue" in r)
+    assert canary < issue
+    assert job_steps[issue]["env"]["GH_TOKEN"] == "${{ github.token }}"
+    assert job_steps[issue]["if"] == "${{ !cancelled() }}"  # also after the canary failed
+
+
 def test_no_secret_reaches_a_pull_request_build():
     for path in WORKFLOWS:
         workflow = load(path)
@@ -105,6 +120,12 @@ def test_gpu_workflow_never_runs_a_fork_and_checks_the_gpu_first():
     execute = next(i for i, r in enumerate(runs) if "booktools.build" in r)
     assert smoke < execute  # CUDA JAX installed where missing and a GPU seen, before any page
     assert "--execute-only" in runs[execute]
+    # host callbacks need a CPU device (jax.debug.print failed under `cuda` on an H200)
+    assert job["env"]["JAX_PLATFORMS"] == "cuda,cpu"
+    # a page that failed leaves the others exported (exit status 3), and they are checked
+    check = next(s for s in job["steps"] if "booktools.outputs check" in s.get("run", ""))
+    assert "!cancelled()" in check["if"] and '"3"' in check["if"]
+    assert "steps.execute.outputs.status" in check["if"]
 
 
 def test_pull_requests_get_the_review_in_their_job_summary():

@@ -40,10 +40,12 @@ CONTENT = (
     "tests/test_*.py",
     "tests/golden/*.yml",
     "tests/numerics/verified.yml",
+    "tests/numerics/gpu-verified.yml",
     "README.md",
     "CONTRIBUTING.md",
 )
 TOOLING_SUITES = ("portability", "faults")
+VERIFIED = ("tests/numerics/verified.yml", "tests/numerics/gpu-verified.yml")
 
 
 @dataclasses.dataclass
@@ -135,7 +137,7 @@ def plan(book: Book, changed: list[str] | None, base: str) -> Plan:
             affected.add("book/" + Path(path).stem)
         elif path == "book/references.bib":
             affected.add("book/references")
-        elif path == "tests/numerics/verified.yml":  # every page's "where it ran" note
+        elif path in VERIFIED:  # every page's "where it ran" note, and the status page
             affected |= {page.docname for page in pages} | {"book/status"}
     chosen = [name for name in docnames if name in affected]
 

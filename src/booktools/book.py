@@ -83,6 +83,12 @@ class Paths:
         return self.root / "requirements.lock"
 
     @property
+    def reader_requirements(self) -> Path:
+        """What a reader needs to run the pages (Binder's list): the libraries whose versions
+        the pages' outputs depend on."""
+        return self.root / "requirements-reader.in"
+
+    @property
     def package_dir(self) -> Path:
         return self.root / "src" / PACKAGE
 
@@ -93,6 +99,11 @@ class Paths:
     @property
     def verified(self) -> Path:
         return self.root / "tests" / "numerics" / "verified.yml"
+
+    @property
+    def gpu_verified(self) -> Path:
+        """Where each page was verified on a GPU (:mod:`booktools.gpu_verification`)."""
+        return self.root / "tests" / "numerics" / "gpu-verified.yml"
 
     # what the build writes
     @property

@@ -3,7 +3,10 @@
 Jupyter Book writes into a staging folder; only a build with no error and no warning replaces
 ``_build/html`` and ``_build/jupyter_execute``, so a failed build never leaves a half-written
 site that looks good. When a page fails, the error report that myst-nb wrote for it is printed,
-so the log names the page, the cell and the error.
+so the log names the page, the cell and the error. The lean path (``--execute-only``, no site)
+exports every page that executed even when others failed, names those in the export
+(:data:`booktools.cache.FAILED_PAGES`, which the output checker reports) and exits with
+:data:`PAGES_FAILED`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from booktools.notebooks import add_install_cell
 
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 PUBLISHED = ("html", "jupyter_execute")
+# The exit status of --execute-only when some pages failed and the others were exported (and
+# can be checked); any other failure exits with 1 and exports nothing.
+PAGES_FAILED = 3
 
 
 def jupyter_book_command(
@@ -182,11 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     executed = [page] if page else book.executable_pages
     prepared = cache.prepare(book, executed)
-    if prepared.failed:
-        for name, error in prepared.failed:
-            print(f"\n===== {name} failed to execute: =====\n{error}", file=sys.stderr)
+    failed = ", ".join(p for p, _ in prepared.failed)
+    for name, error in prepared.failed:
+        print(f"\n===== {name} failed to execute: =====\n{error}", file=sys.stderr)
+    if prepared.failed and not args.execute_only:
         print(
-            f"\nBUILD FAILED: {', '.join(p for p, _ in prepared.failed)} failed to execute "
+            f"\nBUILD FAILED: {failed} failed to execute "
             "(the cell and the error are above). Nothing was published.",
             file=sys.stderr,
         )
@@ -197,13 +204,25 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     if args.execute_only:
+        # The lean path exports every page that executed, and names the others in the export,
+        # so that the output checker checks what ran and reports what did not.
+        export = staging / "_build" / "jupyter_execute"
         try:
-            cache.export_executed(book, executed, staging / "_build" / "jupyter_execute")
+            cache.export_executed(book, executed, export, failed=prepared.failed)
         except RuntimeError as error:
             print(f"BUILD FAILED: {error}", file=sys.stderr)
             return 1
         publish(paths, staging, ("jupyter_execute",))
         elapsed = time.perf_counter() - start
+        if prepared.failed:
+            print(
+                f"\nBUILD FAILED: {failed} failed to execute (the cell and the error are "
+                f"above). The {len(executed) - len(prepared.failed)} other page(s) are in "
+                f"{paths.executed}, the failed ones named in its {cache.FAILED_PAGES}: "
+                "`python -m booktools.outputs check` checks them.",
+                file=sys.stderr,
+            )
+            return PAGES_FAILED
         print(f"\nExecuted in {elapsed:.0f} s: {paths.executed} (no site built)")
         return 0
     config = single_page_config(book, page, staging) if page else cached_build_config(book, staging)

@@ -19,7 +19,8 @@ whose page changed its fingerprint, executes the pages that have no valid cached
 in parallel, one kernel per process, the cells that time code alone
 (:mod:`booktools.machine`) — and caches them. Sphinx then runs with
 ``execute_notebooks: cache`` and finds every page in the cache. Editing prose changes nothing
-that is hashed, so the page is only re-rendered.
+that is hashed, so the page is only re-rendered. On a GPU the kernels start without
+preallocating its memory and keep a CPU device (:func:`kernel_environment`).
 
 A cache that cannot be read (a build killed midway, a deleted or foreign folder) is deleted and
 rebuilt; a cached notebook without a recorded fingerprint counts as stale.
@@ -31,8 +32,12 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
+import time
+import traceback
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -46,6 +51,13 @@ from booktools.book import Book, Page, Paths
 CACHE_FORMAT = 3
 FINGERPRINT = "jaxbook_fingerprint"  # the key of a page's fingerprint in its record's data
 TIMED_PAGES_ALONE = "JAXBOOK_TIMED_PAGES_ALONE"  # "1": pages that time code run alone
+# In an export of executed notebooks (the lean path): the pages that failed to execute, and why
+FAILED_PAGES = "failed-pages.json"
+# Kernels on a GPU (seen on an H200, ../shared/gpu-runs/2026-12-04-h200): each JAX process
+# preallocates 75% of the GPU's memory, so of 10 kernels started at once 9 died; and
+# JAX_PLATFORMS=cuda leaves no CPU device for host callbacks (jax.debug.print fails).
+GPU_PLATFORMS = frozenset({"cuda", "rocm", "gpu"})
+GPU_MEMORY_SETTINGS = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION")
 
 
 # --------------------------------------------------------------------------- fingerprints
@@ -100,6 +112,25 @@ def code_digest(page: Page, paths: Paths) -> str:
         digest.update(cell.source.encode())
         digest.update(json.dumps(cell.get("metadata", {}), sort_keys=True).encode())
     return digest.hexdigest()[:16]
+
+
+def kernel_environment(
+    fingerprint: dict[str, object], environ: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment variables the build sets for its kernels, given the numerics probe's
+    ``fingerprint``: on a GPU no preallocation (``XLA_PYTHON_CLIENT_PREALLOCATE=false``) unless
+    ``environ`` already says how to use the GPU's memory (that setting, or a
+    ``XLA_PYTHON_CLIENT_MEM_FRACTION``), and a ``JAX_PLATFORMS`` that names a GPU platform
+    also names ``cpu`` (``cuda`` becomes ``cuda,cpu``). Empty where nothing changes."""
+    environ = dict(os.environ if environ is None else environ)
+    settings = {}
+    if fingerprint.get("device") == "gpu" and not any(k in environ for k in GPU_MEMORY_SETTINGS):
+        settings["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+    platforms = [p.strip() for p in environ.get("JAX_PLATFORMS", "").split(",") if p.strip()]
+    named = {p.lower() for p in platforms}
+    if named & GPU_PLATFORMS and "cpu" not in named:
+        settings["JAX_PLATFORMS"] = ",".join([*platforms, "cpu"])
+    return settings
 
 
 # --------------------------------------------------------------------------- the cache
@@ -164,25 +195,30 @@ def execute_page(job: Execution) -> tuple[str | None, float, str | None]:
     job.log.parent.mkdir(parents=True, exist_ok=True)
     share = machine.Share()  # held while the kernel starts and stops, not while cells run
     saved = os.dup(2)
+    started = time.perf_counter()
     try:
         with job.log.open("w", encoding="utf-8") as sink:
             os.dup2(sink.fileno(), 2)  # the kernel, started below, inherits it
             share.hold()
-            result = single_nb_execution(
-                notebook,
-                cwd=str(job.source.parent),
-                timeout=job.timeout,
-                allow_errors=job.allow_errors,
-                on_notebook_start=share.release,
-                on_notebook_complete=share.hold,
-            )
+            try:
+                result = single_nb_execution(
+                    notebook,
+                    cwd=str(job.source.parent),
+                    timeout=job.timeout,
+                    allow_errors=job.allow_errors,
+                    on_notebook_start=share.release,
+                    on_notebook_complete=share.hold,
+                )
+                seconds = result.time
+                report = None if result.err is None else result.exc_string or repr(result.err)
+            except Exception:  # noqa: BLE001 - a kernel that died fails its page, not the build
+                seconds, report = time.perf_counter() - started, traceback.format_exc()
             executed = nbformat.writes(notebook)
     finally:
         share.release()
         os.dup2(saved, 2)
         os.close(saved)
-    if result.err is not None:
-        report = result.exc_string or repr(result.err)
+    if report is not None:
         logged = [
             line
             for line in job.log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -190,8 +226,8 @@ def execute_page(job: Execution) -> tuple[str | None, float, str | None]:
         ]
         if logged:
             report += f"\n(the kernel's own log, {job.log}:)\n" + "\n".join(logged[-40:])
-        return None, result.time, report
-    return executed, result.time, None
+        return None, seconds, report
+    return executed, seconds, None
 
 
 def cached_pages(book: Book, pages: list[Page]) -> list[Page]:
@@ -226,6 +262,12 @@ def prepare(book: Book, pages: list[Page], jobs: int | None = None) -> Preparati
     """Make the cache hold a valid executed notebook for every page; see the module docstring."""
     paths = book.paths
     jobs = jobs or int(os.environ.get("JAXBOOK_JOBS", 0)) or os.cpu_count() or 1
+    # Set before the cache key reads the environment, so that every later key sees the same.
+    kernels = kernel_environment(build_numerics())
+    if kernels:
+        shown = " ".join(f"{k}={v}" for k, v in kernels.items())
+        print(f"cache: kernels run with {shown}", flush=True)
+        os.environ.update(kernels)
     cache = open_cache(paths.cache)
     environment = environment_fingerprint(paths)
     report = Preparation()
@@ -312,9 +354,59 @@ def merge_streams(notebook):
     return notebook
 
 
-def export_executed(book: Book, pages: list[Page], target: Path, glue: bool = True) -> list[Path]:
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*$")
+
+
+def error_line(report: str) -> str:
+    """The line of a page's error report that names the error (``RuntimeError: ...``,
+    ``nbclient.exceptions.DeadKernelError: Kernel died``): its last such line, before the
+    kernel's own log."""
+    report = ANSI_COLOUR.sub("", report).split("\n(the kernel's own log")[0]
+    lines = [line.strip() for line in report.splitlines() if line.strip()]
+    named = [line for line in lines if ERROR_LINE.match(line)]
+    line = (named or lines or ["(no error report)"])[-1]
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def write_failed_pages(target: Path, failed: Sequence[tuple[str, str]]) -> Path | None:
+    """Write :data:`FAILED_PAGES` into ``target``: each page that failed to execute (as the book
+    names it, ``book/purity.md``), the line naming its error and its whole report. Without
+    failures, remove it."""
+    manifest = target / FAILED_PAGES
+    if not failed:
+        manifest.unlink(missing_ok=True)
+        return None
+    target.mkdir(parents=True, exist_ok=True)
+    entries = [
+        {"page": page, "error": error_line(report), "report": report} for page, report in failed
+    ]
+    manifest.write_text(json.dumps({"failed": entries}, indent=1) + "\n", encoding="utf-8")
+    return manifest
+
+
+def failed_pages(executed: Path) -> dict[str, str]:
+    """The pages that failed to execute in the export ``executed``: ``{docname: error line}``
+    (``{"book/purity": "RuntimeError: ..."}``); empty when none did."""
+    manifest = executed / FAILED_PAGES
+    if not manifest.is_file():
+        return {}
+    entries = json.loads(manifest.read_text(encoding="utf-8")).get("failed", [])
+    return {Path(e["page"]).with_suffix("").as_posix(): e["error"] for e in entries}
+
+
+def export_executed(
+    book: Book,
+    pages: list[Page],
+    target: Path,
+    glue: bool = True,
+    failed: Sequence[tuple[str, str]] = (),
+) -> list[Path]:
     """Write each page's executed notebook from the cache into ``target`` (mirroring ``book/``),
-    with its glued values beside it (``<page>.glue.json``, as myst-nb writes them).
+    with its glued values beside it (``<page>.glue.json``, as myst-nb writes them). The pages
+    of ``failed`` (``(page, error report)``, as :func:`prepare` reports them) have no executed
+    notebook: they are named, with their error, in ``target``'s :data:`FAILED_PAGES`, and the
+    others are exported.
 
     In cache mode myst-nb renders the cached outputs but saves the notebook without them, so
     the output checker and the "Download .ipynb" button read these instead. Streams are merged
@@ -329,7 +421,11 @@ def export_executed(book: Book, pages: list[Page], target: Path, glue: bool = Tr
     cache = open_cache(paths.cache)
     fingerprint = build_numerics()
     written = []
+    write_failed_pages(target, failed)
+    skipped = {name for name, _ in failed}
     for page in pages:
+        if paths.relative(page.path) in skipped:
+            continue
         try:
             _, notebook = cache.merge_match_into_notebook(page.notebook())
         except KeyError:

@@ -1,67 +1,615 @@
-"""The canary: build the book against the newest JAX, jaxlib, Flax, Optax and Haiku.
+"""The canary: the book against the newest JAX, jaxlib, Flax, Haiku, Optax and Orbax.
 
-``make canary`` installs the pins of ``requirements.txt`` into ``.venv-canary``, upgrades the
-libraries the book teaches (:data:`UPGRADED`, from :mod:`jaxbook.provenance`; ``--list`` prints
-them) to their newest releases, builds into ``_build/canary`` and runs the output checker. It
-writes ``_build/canary/report.md``: the versions, whether the build passed, and every output
-that changed. It exits non-zero when anything changed, so the scheduled workflow shows it; it
-never runs on pull requests.
+``make canary`` makes ``.venv-canary`` with a Python >= 3.12 (``tools/find-python``), installs
+the pins of ``requirements.txt`` there, upgrades the libraries of
+:data:`jaxbook.provenance.NEWEST_IN_CANARY` (the one list of the book's libraries; ``--list``
+prints them) to their newest releases and runs ``python -m booktools.canary`` into
+``_build/canary``. That executes every page (one page failing leaves the others to be checked),
+builds the site when every page executed, and runs the output checker over the pages that
+executed, with ``JAXBOOK_OTHER_VERSIONS=canary``: the checker refuses other versions than the
+pins everywhere else, and checking them is the canary's job.
+
+It writes ``_build/canary/report.md``: the versions tried against the pins, then for each page
+whether it executed (else the failing cell and its error), which cells' and glued values'
+outputs changed against the records (the checker's findings by page), which of them differ only
+by the library versions they print (every page's first cell prints its JAX: those fail nothing),
+and which trajectory values moved; and ``_build/canary/result.json``, which says whether
+everything passed. Its exit status is 1 when anything failed. The report holds no time or date,
+so the same findings give the same report.
+
+``python -m booktools.canary issue`` keeps one tracking issue, "Canary: the book against the
+newest JAX", in step with the last report (:mod:`booktools.tracking_issue`, as the link check
+does): opened or updated while something fails, closed when everything passes. The weekly
+workflow (``.github/workflows/canary.yml``) runs both; the canary never runs on pull requests.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.metadata
+import json
 import os
+import re
+import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
-from booktools.book import Paths
-from jaxbook.provenance import TAUGHT, library_versions
+from booktools import tracking_issue
+from booktools.book import Book, Page, Paths
+from booktools.tracking_issue import TrackingIssue
+from jaxbook.provenance import NEWEST_IN_CANARY
 
-UPGRADED = tuple(library.distribution for library in TAUGHT)
+UPGRADED = tuple(library.distribution for library in NEWEST_IN_CANARY)
+# Read by the output checker (booktools.checks.environment): set, it checks under versions other
+# than the pins instead of refusing to, and says which tool asked.
+OTHER_VERSIONS = "JAXBOOK_OTHER_VERSIONS"
+ISSUE = TrackingIssue(
+    "Canary: the book against the newest JAX",
+    resolved="Under the newest releases every page executes again and no output changed beyond "
+    "the versions it prints",
+    tool="canary issue",
+)
+NOT_INSTALLED = "not installed"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# A finding of the checker names its page first: `book/grad.md, cell 5 [...]`, `book/grad.md:`.
+PAGE_PREFIX = re.compile(r"^(?P<page>[\w./-]+\.(?:md|ipynb))[,:]")
+# The last line of a traceback: `ValueError: ...`, `jax.errors.TracerBoolConversionError: ...`.
+ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b")
+KEEP_CHARS = 4_000  # of one failure's error report, or of a log's tail
 
 
-def run(paths: Paths, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, JAXBOOK_BUILD=str(paths.build))
-    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
+# --------------------------------------------------------------------------- versions
+
+
+@dataclasses.dataclass(frozen=True)
+class Version:
+    distribution: str
+    tried: str  # installed here
+    pinned: str  # requirements.txt
+    upgraded: bool  # the canary installs its newest release
+
+
+def installed_version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return NOT_INSTALLED
+
+
+def reader_distributions(paths: Paths) -> list[str]:
+    """The libraries the pages run on (``requirements-reader.in``), in its order."""
+    from packaging.utils import canonicalize_name
+
+    source = paths.root / "requirements-reader.in"
+    if not source.is_file():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in source.read_text("utf-8").splitlines())
+    return [canonicalize_name(line) for line in lines if line]
+
+
+def versions(
+    pins: Mapping[str, str],
+    reader: Iterable[str],
+    version_of: Callable[[str], str] = installed_version,
+) -> list[Version]:
+    """The upgraded libraries first, then every other pinned library the pages run on."""
+    rows = [Version(name, version_of(name), pins.get(name, "-"), True) for name in UPGRADED]
+    for name in reader:
+        if name not in UPGRADED and name in pins:
+            rows.append(Version(name, version_of(name), pins[name], False))
+    return rows
+
+
+# --------------------------------------------------------------------------- execution
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    """A page that did not execute: the cell that failed (its 1-based position among the page's
+    code cells, when it is found) and the error."""
+
+    cell: int | None
+    source: str
+    error: str
+    report: str
+
+
+def parse_failure(report: str, page: Page | None = None) -> Failure:
+    """The failing cell and the error of an execution error report (nbclient's, as
+    ``booktools.cache`` returns it, with the kernel's own log after it)."""
+    text = ANSI.sub("", report).split("\n(the kernel's own log, ")[0]
+    source = ""
+    for opening, rule in (
+        ("An error occurred while executing the following cell:\n", "------------------\n"),
+        ("Here is a preview of the cell contents:\n", "-------------------\n"),
+    ):
+        if opening + rule in text:
+            after = text.split(opening + rule, 1)[1]
+            source, _, rest = after.partition("\n" + rule.rstrip("\n"))
+            break
+    else:
+        rest = text
+    if "A cell timed out while it was being executed" in text:
+        error = next(
+            line.strip() for line in text.splitlines() if "A cell timed out" in line
+        ).split(": ", 1)[-1]
+    else:
+        lines = [line.strip() for line in rest.splitlines() if line.strip()]
+        named = [line for line in lines if ERROR_LINE.match(line)]
+        error = (named or lines or ["(no error message)"])[-1]
+    cell = None
+    if page is not None and source:
+        for index, code_cell in enumerate(page.code_cells, start=1):
+            if code_cell.source.strip() == source.strip():
+                cell = index
+                break
+    return Failure(cell, source.strip("\n"), error, text.strip()[-KEEP_CHARS:])
+
+
+@dataclasses.dataclass
+class Execution:
+    pages: list[str]  # every executable page (docnames), in reading order
+    executed: list[str]
+    failed: dict[str, Failure]  # by docname
+    problems: list[str]  # the book's configuration cannot be read, the execution stopped
+
+
+def execute(book: Book) -> Execution:
+    """Execute every page (through the build's cache: a canary run again reuses what still
+    holds) and export the notebooks of those that executed for the checker."""
+    from booktools import cache
+    from booktools.build import configuration_problems
+
+    problems = configuration_problems(book)
+    if problems:
+        return Execution([], [], {}, problems)
+    os.environ.setdefault("PYTHONHASHSEED", "0")  # for the kernels, as the build does
+    pages = book.executable_pages
+    docnames = [page.docname for page in pages]
+    try:
+        prepared = cache.prepare(book, pages)
+    except Exception as error:  # noqa: BLE001 - a dead kernel pool: reported, not a traceback
+        return Execution(docnames, [], {}, [f"the execution stopped: {error!r}"])
+    by_source = {book.paths.relative(page.path): page for page in pages}
+    failed = {
+        by_source[name].docname: parse_failure(report, by_source[name])
+        for name, report in prepared.failed
+    }
+    executed = [page for page in pages if page.docname not in failed]
+    shutil.rmtree(book.paths.executed, ignore_errors=True)  # no notebook of an earlier run
+    cache.export_executed(book, executed, book.paths.executed)
+    return Execution(docnames, [page.docname for page in executed], failed, [])
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """A command the canary ran: its exit status and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def tail(self) -> str:
+        return ANSI.sub("", (self.stdout + "\n" + self.stderr).strip())[-KEEP_CHARS:]
+
+
+def run_tool(paths: Paths, *args: str, **extra_env: str) -> Step:
+    env = dict(os.environ, JAXBOOK_BUILD=str(paths.build), PYTHONHASHSEED="0", **extra_env)
+    done = subprocess.run(
+        [sys.executable, *args], cwd=paths.root, env=env, capture_output=True, text=True
+    )
+    return Step(done.returncode, done.stdout, done.stderr)
+
+
+def build_site(paths: Paths) -> Step:
+    """The strict site build; the cache holds every page, so it executes nothing."""
+    return run_tool(paths, "-m", "booktools.build")
+
+
+def run_checker(paths: Paths, pages: list[str], every_page: bool) -> Step:
+    """``booktools.outputs check`` over the exported notebooks, allowed other versions;
+    ``pages`` are named when some did not execute (so their records are not orphans)."""
+    args = ["-m", "booktools.outputs", "check", "--executed", str(paths.executed)]
+    if not every_page:
+        for docname in pages:
+            args += ["--page", docname]
+    return run_tool(paths, *args, **{OTHER_VERSIONS: "canary"})
+
+
+# --------------------------------------------------------------------------- the checker's findings
+
+
+@dataclasses.dataclass
+class Findings:
+    """The checker's output, by page."""
+
+    header: list[str]  # its first line (the numerics), its notes
+    failures: dict[str, list[str]]  # page -> findings (each may span lines)
+    moves: dict[str, list[str]]  # page -> trajectory moves
+    other: list[str]  # findings that name no page (an orphan record)
+    summary: str  # its last line
+    error: str  # the checker stopped (exit status 2): why
+
+
+def _page_of(finding: str) -> str | None:
+    match = PAGE_PREFIX.match(finding)
+    return match["page"].removesuffix(".md").removesuffix(".ipynb") if match else None
+
+
+def parse_checker(step: Step) -> Findings:
+    findings = Findings([], {}, {}, [], "", "")
+    if step.returncode == 2:
+        findings.error = ANSI.sub("", step.stderr).strip()
+    for line in step.stdout.splitlines():
+        if line.startswith("  moved: "):
+            move = line.removeprefix("  moved: ")
+            findings.moves.setdefault(_page_of(move) or "", []).append(move)
+        elif "cells match their recorded outputs" in line:
+            findings.summary = line
+        elif "trajectory value(s) moved" not in line and line.strip():
+            findings.header.append(line)
+    blocks: list[list[str]] = []
+    for line in step.stderr.splitlines():
+        if line.startswith("FAIL "):
+            blocks.append([line.removeprefix("FAIL ")])
+        elif blocks:
+            blocks[-1].append(line)
+        elif line.startswith("output check") and "problem(s)" in line:
+            findings.summary = line
+    for block in blocks:
+        text = "\n".join(block).rstrip()
+        page = _page_of(text)
+        if page is None:
+            findings.other.append(text)
+        else:
+            findings.failures.setdefault(page, []).append(text)
+    return findings
+
+
+# --------------------------------------------------------------------------- the report
+
+
+# A finding whose text differs: `...: the text differs:\n    expected: ...\n    actual: ...`
+# (booktools.checks.numbers.indent), or a number beyond tolerance, marked `>>>0.12<<<`.
+EXPECTED_ACTUAL = re.compile(
+    r"\n    expected: (?P<expected>.*?)\n    actual: (?P<actual>.*)\Z", re.S
+)
+PROBLEM_COUNT = re.compile(r"(\d+) problem\(s\)")
+
+
+def _version_pattern(version: str) -> re.Pattern:
+    """``version`` as a whole token: not inside a longer version or word."""
+    return re.compile(rf"(?<![\w.]){re.escape(version)}(?!\w|\.\w)")
+
+
+def version_only(finding: str, tried_to_pinned: Mapping[str, str]) -> bool:
+    """Whether a finding says only that a cell prints the versions it ran with: its text, with
+    every version tried put back to the pinned one, is the recorded text."""
+    match = EXPECTED_ACTUAL.search(finding)
+    if not match or not tried_to_pinned:
+        return False
+
+    def plain(text: str) -> str:
+        return " ".join(text.replace(">>>", "").replace("<<<", "").split())
+
+    expected, actual = plain(match["expected"]), plain(match["actual"])
+    for tried in sorted(tried_to_pinned, key=len, reverse=True):
+        actual = _version_pattern(tried).sub(tried_to_pinned[tried], actual)
+    return expected != plain(match["actual"]) and actual == expected
+
+
+@dataclasses.dataclass
+class Outcome:
+    versions: list[Version]
+    execution: Execution
+    site: Step | None  # None: not built (a page failed)
+    checker: Step | None  # None: not run (no page executed)
+    findings: Findings | None
+
+    @property
+    def tried_to_pinned(self) -> dict[str, str]:
+        return {
+            v.tried: v.pinned
+            for v in self.versions
+            if v.tried != v.pinned and NOT_INSTALLED not in (v.tried, v.pinned)
+        }
+
+    def changed(self, docname: str) -> tuple[list[str], list[str]]:
+        """(outputs that changed, outputs that changed only by the versions they print)."""
+        findings = self.findings.failures.get(docname, []) if self.findings else []
+        banners = [f for f in findings if version_only(f, self.tried_to_pinned)]
+        return [f for f in findings if f not in banners], banners
+
+    @property
+    def passed(self) -> bool:
+        """Every page executed, the site built, and the checker found nothing but outputs that
+        print the versions they ran with (and trajectory values that moved, which it reports)."""
+        if self.execution.problems or self.execution.failed:
+            return False
+        if self.site is None or self.site.returncode != 0 or self.checker is None:
+            return False
+        if self.checker.returncode == 0:
+            return True
+        findings = self.findings
+        if self.checker.returncode != 1 or findings is None or findings.other:
+            return False
+        count = PROBLEM_COUNT.search(findings.summary)
+        parsed = sum(len(f) for f in findings.failures.values())
+        if count is None or int(count[1]) != parsed:  # a finding the canary could not read
+            return False
+        return not any(self.changed(docname)[0] for docname in findings.failures)
+
+
+def _block(text: str, language: str = "text") -> list[str]:
+    fence = "````" if "```" in text else "```"
+    return [f"{fence}{language}", text.rstrip("\n"), fence]
+
+
+def _bullet(text: str) -> list[str]:
+    first, *rest = text.splitlines() or [""]
+    lines = [f"- {first}"]
+    if rest:
+        block = "\n".join(_block("\n".join(rest))).splitlines()
+        lines += ["", *(f"  {line}".rstrip() for line in block), ""]
+    return lines
+
+
+def _without_page(finding: str, docname: str) -> str:
+    for suffix in (".md", ".ipynb"):
+        if finding.startswith(docname + suffix):
+            return finding.removeprefix(docname + suffix).lstrip(", :")
+    return finding
+
+
+def _version_print(finding: str, docname: str) -> str:
+    """One line for an output that differs only by the versions it prints: where, and the
+    first line recorded and found (``JAX 0.11.2 on <device>`` → ``JAX 0.12.0.1 on <device>``)."""
+    where = _without_page(finding, docname).splitlines()[0]
+    where = re.sub(r": (the text differs|number \d+ differs.*):$", "", where)
+    match = EXPECTED_ACTUAL.search(finding)
+    if not match:
+        return where
+
+    def first(text: str) -> str:
+        return text.splitlines()[0].strip().replace(">>>", "").replace("<<<", "")
+
+    return f"{where}: `{first(match['expected'])}` → `{first(match['actual'])}`"
+
+
+def page_status(outcome: Outcome, docname: str) -> tuple[str, str]:
+    """(execution, outputs) for the page table."""
+    if docname in outcome.execution.failed:
+        failure = outcome.execution.failed[docname]
+        where = f"cell {failure.cell}" if failure.cell else "a cell"
+        return f"**FAILED** ({where})", "not checked"
+    findings = outcome.findings
+    if findings is None or findings.error:
+        return "executed", "not checked"
+    changed, banners = outcome.changed(docname)
+    moved = len(findings.moves.get(docname, []))
+    parts = [f"**{len(changed)} changed**"] if changed else []
+    if banners:
+        parts.append(f"{len(banners)} print{'s' if len(banners) == 1 else ''} the versions")
+    if moved:
+        parts.append(f"{moved} trajectory value(s) moved")
+    return "executed", ", ".join(parts) or "unchanged"
+
+
+def verdict(outcome: Outcome) -> str:
+    if outcome.passed:
+        return "everything passed"
+    execution, findings = outcome.execution, outcome.findings
+    parts = []
+    if execution.problems:
+        parts.append("nothing was checked")
+    if execution.failed:
+        parts.append(f"{len(execution.failed)} page(s) failed to execute")
+    pages = execution.executed
+    changed = sum(len(outcome.changed(docname)[0]) for docname in pages)
+    if changed:
+        parts.append(f"{changed} output(s) changed")
+    if findings and (findings.other or findings.error):
+        parts.append("the checker found more (below)")
+    if outcome.site is not None and outcome.site.returncode != 0:
+        parts.append("the site did not build")
+    return "FAILED: " + "; ".join(parts or ["see below"])
+
+
+def report(outcome: Outcome) -> str:
+    """The Markdown report (no time, no durations: the same findings give the same text)."""
+    execution, findings = outcome.execution, outcome.findings
+    upgraded = [v for v in outcome.versions if v.upgraded]
+    newer = [v for v in upgraded if v.tried != v.pinned]
+    lines = [
+        "# Canary: the book against the newest JAX",
+        "",
+        "The book's pages executed and checked with the newest releases of the libraries it "
+        "teaches, against the records that `make golden` made on a CPU with the pins of "
+        "`requirements.txt`. Checking the book under other versions than its pins is the "
+        "canary's job: everywhere else the output checker refuses to (the canary runs it with "
+        f"`{OTHER_VERSIONS}=canary`). Outputs that differ only by the versions they print, and "
+        "trajectory values that moved, are listed but fail nothing.",
+        "",
+        f"**Result: {verdict(outcome)}.** Python {sys.version.split()[0]}; "
+        + (
+            "newer than the pins: " + ", ".join(f"{v.distribution} {v.tried}" for v in newer)
+            if newer
+            else "no library is newer than its pin"
+        )
+        + ".",
+        "",
+        "## Versions",
+        "",
+        "| library | tried | pinned | |",
+        "| --- | --- | --- | --- |",
+    ]
+    for v in outcome.versions:
+        how = "newest release" if v.upgraded else "as resolved beside them"
+        mark = "" if v.tried == v.pinned else " (differs)"
+        lines.append(f"| {v.distribution} | {v.tried}{mark} | {v.pinned} | {how} |")
+    lines.append("")
+    if execution.problems:
+        lines += ["## Nothing was checked", ""]
+        lines += [f"- {p}" for p in execution.problems]
+        return "\n".join(lines) + "\n"
+    pages = execution.pages
+    lines += ["## Pages", ""]
+    checked = "the checker did not run"
+    if findings and findings.summary:
+        checked = f"the checker: {findings.summary}"
+    elif findings and findings.error:
+        checked = "the checker stopped (below)"
+    lines += [f"{len(execution.executed)} of {len(pages)} pages executed; {checked}.", ""]
+    lines += ["| page | execution | outputs against the records |", "| --- | --- | --- |"]
+    for docname in pages:
+        executed_text, outputs = page_status(outcome, docname)
+        lines.append(f"| `{docname}.md` | {executed_text} | {outputs} |")
+    lines.append("")
+    for docname in pages:
+        failure = execution.failed.get(docname)
+        changed, banners = outcome.changed(docname)
+        moved = findings.moves.get(docname, []) if findings else []
+        if not (failure or changed or banners or moved):
+            continue
+        lines += [f"### `{docname}.md`", ""]
+        if failure:
+            where = f"Cell {failure.cell}" if failure.cell else "A cell"
+            lines += [f"{where} failed to execute: `{failure.error}`", ""]
+            if failure.source:
+                lines += _block(failure.source, "python") + [""]
+            lines += ["<details><summary>The error report</summary>", ""]
+            lines += _block(failure.report) + ["", "</details>", ""]
+        if changed:
+            lines += [f"Outputs that changed against the records ({len(changed)}):", ""]
+            for finding in changed:
+                lines += _bullet(_without_page(finding, docname))
+            lines.append("")
+        if banners:
+            lines += [
+                f"Outputs that differ only by the versions they print ({len(banners)}):",
+                "",
+            ]
+            lines += [f"- {_version_print(f, docname)}" for f in banners]
+            lines.append("")
+        if moved:
+            lines += [
+                f"Trajectory values that moved ({len(moved)}; reported, not failures: their "
+                "claims are checked):",
+                "",
+            ]
+            lines += [f"- {_without_page(m, docname)}" for m in moved]
+            lines.append("")
+    if findings and findings.other:
+        lines += ["### Other findings of the checker", ""]
+        for finding in findings.other:
+            lines += _bullet(finding)
+        lines.append("")
+    lines += ["## The site", ""]
+    if outcome.site is None:
+        lines.append("Not built: a page failed to execute.")
+    elif outcome.site.returncode == 0:
+        lines.append("The strict build (Sphinx, `-W -n`) built the site with no warning.")
+    else:
+        lines += ["The strict build (Sphinx, `-W -n`) FAILED; the end of its log:", ""]
+        lines += _block(outcome.site.tail)
+    lines += ["", "## The checker", ""]
+    if outcome.checker is None:
+        lines.append("Not run: no page executed.")
+    elif findings and findings.error:
+        lines += ["It stopped before checking anything:", ""] + _block(findings.error)
+    else:
+        lines += _block("\n".join(findings.header if findings else []) or "(no output)")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def result_file(paths: Paths) -> Path:
+    return paths.build / "result.json"
+
+
+def report_file(paths: Paths) -> Path:
+    return paths.build / "report.md"
+
+
+def run_canary(book: Book) -> int:
+    paths = book.paths
+    paths.build.mkdir(parents=True, exist_ok=True)
+    for stale in (report_file(paths), result_file(paths)):  # a failed run shows no old report
+        stale.unlink(missing_ok=True)
+    rows = versions(book.pins, reader_distributions(paths))
+    print(
+        "canary: "
+        + ", ".join(f"{v.distribution} {v.tried} (pinned {v.pinned})" for v in rows if v.upgraded),
+        flush=True,
+    )
+    execution = execute(book)
+    site = checker = findings = None
+    if not execution.problems:
+        if not execution.failed:
+            print("canary: building the site ...", flush=True)
+            site = build_site(paths)
+        if execution.executed:
+            print("canary: checking the outputs against the records ...", flush=True)
+            checker = run_checker(paths, execution.executed, not execution.failed)
+            findings = parse_checker(checker)
+    outcome = Outcome(rows, execution, site, checker, findings)
+    text = report(outcome)
+    report_file(paths).write_text(text, encoding="utf-8")
+    result_file(paths).write_text(
+        json.dumps({"passed": outcome.passed}, indent=2) + "\n", encoding="utf-8"
+    )
+    print(text)
+    print(f"canary: {'passed' if outcome.passed else 'FAILED'}; report: {report_file(paths)}")
+    return 0 if outcome.passed else 1
+
+
+def update_issue(paths: Paths, run_url: str) -> int:
+    """Bring the tracking issue in step with the last canary run (``gh`` and ``GH_TOKEN``)."""
+    result, text = result_file(paths), report_file(paths)
+    if not (result.is_file() and text.is_file()):
+        print(
+            f"canary issue: no {result.name} and {text.name} in {paths.build}: the canary did "
+            "not run to its end (its install, most likely), so the tracking issue is left as "
+            "it is",
+            file=sys.stderr,
+        )
+        return 1
+    passed = bool(json.loads(result.read_text(encoding="utf-8")).get("passed"))
+    return tracking_issue.sync(ISSUE, text.read_text(encoding="utf-8"), not passed, run_url)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
+        "action",
+        nargs="?",
+        choices=["run", "issue"],
+        default="run",
+        help="run: execute, build and check the book and write the report (the default); "
+        "issue: open, update or close the tracking issue from the last report (needs gh)",
+    )
+    parser.add_argument(
         "--list",
         action="store_true",
         help="print the distributions the canary upgrades (for `make canary`) and exit",
     )
-    if parser.parse_args(argv).list:
+    parser.add_argument(
+        "--run-url", default="", help="the workflow run, linked from the issue's comments"
+    )
+    args = parser.parse_args(argv)
+    if args.list:
         print(" ".join(UPGRADED))
         return 0
     paths = Paths.from_environment()
-    paths.build.mkdir(parents=True, exist_ok=True)
-    build = run(paths, "-m", "booktools.build")
-    check = run(paths, "-m", "booktools.outputs", "check", "--executed", str(paths.executed))
-    versions = library_versions()
-    lines = [
-        f"# Canary report, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        "Newest releases tried: "
-        + ", ".join(f"{name} {versions.get(name, '?')}" for name in UPGRADED),
-        "",
-        f"## Build: {'passed' if build.returncode == 0 else 'FAILED'}",
-        "",
-    ]
-    if build.returncode != 0:
-        lines += ["```", build.stderr[-20_000:], "```", ""]
-    lines += [f"## Outputs: {'unchanged' if check.returncode == 0 else 'CHANGED'}", ""]
-    lines += ["```", (check.stdout + check.stderr)[-60_000:], "```"]
-    report = paths.build / "report.md"
-    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(
-        f"canary: build {'passed' if build.returncode == 0 else 'FAILED'}, outputs "
-        f"{'unchanged' if check.returncode == 0 else 'CHANGED'}; report: {report}"
-    )
-    return 0 if build.returncode == 0 and check.returncode == 0 else 1
+    if args.action == "issue":
+        return update_issue(paths, args.run_url)
+    return run_canary(Book(paths))
 
 
 if __name__ == "__main__":

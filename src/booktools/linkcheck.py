@@ -8,7 +8,8 @@ a link is broken.
 
 ``python -m booktools.linkcheck issue`` keeps one tracking issue, "Broken external links", in
 step with the last check, through the GitHub CLI (``gh``): it opens the issue when a link
-breaks, updates it when the report changes, and closes it when every link works again.
+breaks, updates it when the report changes, and closes it when every link works again
+(:mod:`booktools.tracking_issue`, which keeps the canary's issue too).
 The weekly workflow (``.github/workflows/linkcheck.yml``) runs both, so a dead link elsewhere on
 the web never fails an unrelated pull request.
 """
@@ -26,8 +27,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from booktools import tracking_issue
 from booktools.book import Book, Paths
 from booktools.build import ANSI_COLOUR, jupyter_book_command, write_config
+from booktools.tracking_issue import IssueAction, TrackingIssue
 
 ISSUE_TITLE = "Broken external links"
 
@@ -270,14 +273,10 @@ def check(
     return 0
 
 
-@dataclass(frozen=True)
-class IssueAction:
-    """What to do with the tracking issue: create, update, close, or nothing."""
-
-    kind: str  # "create", "update", "close" or "none"
-    number: int | None = None
-    body: str = ""  # the issue's new body (create, update)
-    comment: str = ""  # a comment to add (update, close)
+# The tracking issue: booktools.tracking_issue keeps it (the canary's too); these name it.
+ISSUE = TrackingIssue(
+    ISSUE_TITLE, resolved="Every external link works again", tool="linkcheck issue"
+)
 
 
 def tracking_issue_action(
@@ -285,68 +284,19 @@ def tracking_issue_action(
     has_broken: bool,
     open_issues: Sequence[dict],
     run_url: str = "",
-    title: str = ISSUE_TITLE,
     network_down: bool = False,
 ) -> IssueAction:
-    """Decide what to do with the tracking issue, given the check's report and the repository's
-    open issues (dicts with ``number``, ``title`` and ``body``, as ``gh issue list`` gives).
-    A check that reached no link at all (``network_down``) changes nothing."""
-    tracking = [i for i in open_issues if i.get("title") == title]
-    # The oldest one is the tracking issue, should two ever be open.
-    issue = min(tracking, key=lambda i: i["number"]) if tracking else None
-    ran = f" ({run_url})" if run_url else ""
-    if network_down:
-        return IssueAction("none", issue["number"] if issue else None)
-    if not has_broken:
-        if issue is None:
-            return IssueAction("none")
-        return IssueAction(
-            "close", issue["number"], comment=f"Every external link works again{ran}."
-        )
-    if issue is None:
-        return IssueAction("create", body=report_text)
-    if (issue.get("body") or "").strip() == report_text.strip():
-        return IssueAction("none", issue["number"])  # already says this: no weekly noise
-    return IssueAction(
-        "update",
-        issue["number"],
-        body=report_text,
-        comment=f"The report changed{ran}; the description above is the new one.",
+    """What to do with the tracking issue, given the check's report and the repository's open
+    issues (:func:`booktools.tracking_issue.decide`). A check that reached no link at all
+    (``network_down``) changes nothing."""
+    return tracking_issue.decide(
+        ISSUE, report_text, has_broken, open_issues, run_url, inconclusive=network_down
     )
 
 
-def gh_commands(action: IssueAction, title: str = ISSUE_TITLE) -> list[list[str]]:
-    """The ``gh`` command lines that carry out ``action`` (bodies are read from stdin)."""
-    number = str(action.number)
-    if action.kind == "create":
-        return [["gh", "issue", "create", "--title", title, "--body-file", "-"]]
-    if action.kind == "update":
-        return [
-            ["gh", "issue", "edit", number, "--body-file", "-"],
-            ["gh", "issue", "comment", number, "--body", action.comment],
-        ]
-    if action.kind == "close":
-        return [["gh", "issue", "close", number, "--comment", action.comment]]
-    return []
-
-
-def run_gh(command: list[str], stdin: str = "") -> str | None:
-    """Run a ``gh`` command line; its output, or None (and the reason printed) when it failed."""
-    try:
-        done = subprocess.run(command, input=stdin, capture_output=True, text=True)
-    except FileNotFoundError:
-        print(
-            "linkcheck issue: the GitHub CLI (gh) is not installed; it is on GitHub's runners",
-            file=sys.stderr,
-        )
-        return None
-    if done.returncode != 0:
-        print(
-            f"linkcheck issue: {' '.join(command[:3])} failed: {done.stderr.strip()}",
-            file=sys.stderr,
-        )
-        return None
-    return done.stdout
+def gh_commands(action: IssueAction) -> list[list[str]]:
+    """The ``gh`` command lines that carry out ``action`` on the link check's issue."""
+    return tracking_issue.gh_commands(action, ISSUE.title)
 
 
 def update_tracking_issue(output_json: Path, run_url: str) -> int:
@@ -359,26 +309,12 @@ def update_tracking_issue(output_json: Path, run_url: str) -> int:
         )
         return 1
     links = parse_output(output_json.read_text(encoding="utf-8"))
-    listed = run_gh(
-        ["gh", "issue", "list", "--state", "open", "--search", f'"{ISSUE_TITLE}" in:title']
-        + ["--json", "number,title,body", "--limit", "100"]
-    )
-    if listed is None:
-        return 1
     network_down = unreachable(links)
-    action = tracking_issue_action(
-        report(links), bool(broken(links)), json.loads(listed), run_url, network_down=network_down
-    )
     if network_down:
         print("linkcheck issue: no link could be reached, so the tracking issue is left alone")
-    for command in gh_commands(action):
-        done = run_gh(command, action.body)
-        if done is None:
-            return 1
-        print(done.strip())
-    where = f" #{action.number}" if action.number else ""
-    print(f"linkcheck issue: {action.kind}{where}")
-    return 0
+    return tracking_issue.sync(
+        ISSUE, report(links), bool(broken(links)), run_url, inconclusive=network_down
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

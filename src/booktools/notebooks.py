@@ -3,9 +3,11 @@
 One ``.ipynb`` per executable page of ``_toc.yml`` (jupytext reads the MyST source), with a
 first cell that installs what the page needs when ``jaxbook`` is not importable (on Colab, or in
 a reader's own Jupyter): the ``jaxbook`` package pinned to the commit that produced the notebook,
-and the pinned versions of the libraries that are missing there. On Binder or in a checkout the
-cell does nothing. The executed notebook that the site's ".ipynb" download button offers gets
-the same cell (``add_install_cell``, called by the build).
+and the libraries that are missing there: at the book's versions where JAX is the book's (or
+absent), else at the versions pip resolves against the reader's JAX, which it keeps. Then it
+imports each library and names, in one line, any that does not import beside that JAX. On Binder
+or in a checkout the cell does nothing. The executed notebook that the site's ".ipynb" download
+button offers gets the same cell (``add_install_cell``, called by the build).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ import nbformat
 
 from booktools.book import Book, BookError
 
-# What a page needs, by import name, installed at the pinned version only where it is missing:
-# Colab lacks Haiku (and may lack Flax, Optax, ...), a reader's own Jupyter may lack JAX too.
-# Colab's own JAX, NumPy and Matplotlib are never replaced: its JAX matches its accelerator.
-PINNED_IF_MISSING = {
+# What a page needs, by import name: installed only where it is missing. Colab lacks Haiku (and
+# may lack Flax, Optax, ...), a reader's own Jupyter may lack JAX too. Colab's own JAX, NumPy and
+# Matplotlib are never replaced: its JAX matches its accelerator.
+PAGE_LIBRARIES = {
     "jax": "jax",
     "jaxlib": "jaxlib",
     "numpy": "numpy",
@@ -33,36 +35,86 @@ PINNED_IF_MISSING = {
     "flax": "flax",
     "optax": "optax",
     "haiku": "dm-haiku",
+    "orbax.checkpoint": "orbax-checkpoint",
     "sklearn": "scikit-learn",
     "scipy": "scipy",
 }
 
 INSTALL_TAG = "colab-install"
-INSTALL_CELL = """\
+# The cell is this header (what the book pins) and INSTALL_CELL_CODE. Where JAX is the book's
+# version, or absent, the missing libraries come at the book's versions. Beside another JAX (a
+# Colab runtime, a reader's own Jupyter) those pins may not import at all (Flax 0.12.8 under JAX
+# 0.11), so pip resolves the missing libraries against the reader's JAX instead: unpinned, with
+# `jax==<installed>` and `jaxlib==<installed>` beside them so that pip cannot replace it.
+INSTALL_CELL_HEADER = """\
 # Outside the book (Colab, your own Jupyter): install the book's package and what this page
-# needs, at the versions the book was built with, unless the package is already importable
-# (on Binder or in a checkout of the book this cell does nothing).
+# needs, unless the package is already importable (on Binder or in a checkout of the book this
+# cell does nothing). Beside the JAX the book was built with (or where there is no JAX), the
+# missing libraries come at the book's versions; beside another JAX, at versions pip picks for
+# that JAX, which stays as it is.
+BOOK_PACKAGE = {package!r}
+BOOK_VERSIONS = {{  # import name: (distribution, the book's version)
+{versions}}}
+"""
+INSTALL_CELL_CODE = """\
 import importlib
+import importlib.metadata
 import importlib.util
 import subprocess
 import sys
 
-if importlib.util.find_spec("jaxbook") is None:
-    packages = [{package!r}]
-    pins = {pins!r}
-    packages += [pin for module, pin in pins.items() if importlib.util.find_spec(module) is None]
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *packages], check=True)
+
+def install_what_this_page_needs():
+    def missing(module):
+        try:
+            return importlib.util.find_spec(module) is None
+        except ModuleNotFoundError:  # its parent package is missing too
+            return True
+
+    def installed(distribution):
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    if not missing("jaxbook"):
+        return
+    absent = [module for module in BOOK_VERSIONS if missing(module)]
+    your_jax = None if missing("jax") else installed("jax")
+    if your_jax in (None, BOOK_VERSIONS["jax"][1]):
+        packages = [f"{BOOK_VERSIONS[m][0]}=={BOOK_VERSIONS[m][1]}" for m in absent]
+    else:  # keep your JAX: pip picks the versions of the others that go with it
+        packages = [BOOK_VERSIONS[m][0] for m in absent]
+        packages += [f"{d}=={installed(d)}" for d in ("jax", "jaxlib") if installed(d)]
+    command = [sys.executable, "-m", "pip", "install", "--quiet", BOOK_PACKAGE, *packages]
+    if subprocess.run(command).returncode != 0:
+        print("pip could not install what this page needs (its message is above)")
     importlib.invalidate_caches()
+    for module, (distribution, _) in BOOK_VERSIONS.items():
+        try:
+            importlib.import_module(module)
+        except Exception as error:
+            reason = (str(error).splitlines() or [""])[0]
+            print(
+                f"{distribution} {installed(distribution) or '(not installed)'} does not "
+                f"import beside JAX {installed('jax') or '(not installed)'}: "
+                f"{type(error).__name__}: {reason}"
+            )
+
+
+install_what_this_page_needs()
 """
+INSTALL_CELL = INSTALL_CELL_HEADER + INSTALL_CELL_CODE
 
 
 def install_cell_source(package: str, pins: dict[str, str]) -> str:
-    wanted = {}
-    for module, distribution in PINNED_IF_MISSING.items():
+    entries = []
+    for module, distribution in PAGE_LIBRARIES.items():
         if distribution not in pins:
             raise BookError(f"requirements.txt pins no version of {distribution}")
-        wanted[module] = f"{distribution}=={pins[distribution]}"
-    return INSTALL_CELL.format(package=package, pins=wanted)
+        entries.append(f"    {module!r}: ({distribution!r}, {pins[distribution]!r}),\n")
+    header = INSTALL_CELL_HEADER.format(package=package, versions="".join(entries))
+    return header + INSTALL_CELL_CODE
 
 
 # A page shows module source with ```{literalinclude} /src/...``` (long ones inside a

@@ -9,7 +9,9 @@ bits, and a chaotic computation amplifies that. What decides those bits is
   chosen with ``XLA_FLAGS=--xla_cpu_max_isa=...``), the CPU model (the compiler tunes vector
   widths to it) and the number of threads the process may use;
 * JAX settings given in the environment (``JAX_ENABLE_X64``, ``JAX_DEFAULT_MATMUL_PRECISION``,
-  ...).
+  ...);
+* the versions of JAX and jaxlib: a new release may fuse, reorder or lower an operation
+  differently (JAX 0.11 moved an ``ml_basics`` training value that 0.10 had recorded).
 
 :func:`describe` turns those facts into a *fingerprint*, a small mapping that the output
 checker stores with every record and compares with every build's: trajectory values are checked
@@ -34,6 +36,8 @@ from pathlib import Path
 X86_ISAS = ("SSE4_2", "AVX", "AVX2", "AVX512")
 _CPUINFO_FLAG_OF_ISA = {"AVX512": "avx512f", "AVX2": "avx2", "AVX": "avx", "SSE4_2": "sse4_2"}
 MAX_ISA_FLAG = re.compile(r"--xla_cpu_max_isa=([A-Za-z0-9_]+)")
+# The libraries whose version is part of the fingerprint (XLA is in jaxlib, JAX lowers to it).
+VERSIONED = ("jax", "jaxlib")
 # Environment settings that change results; JAX_PLATFORMS only picks the device (seen above).
 IGNORED_JAX_SETTINGS = {"JAX_PLATFORMS", "JAX_PLATFORM_NAME"}
 
@@ -80,9 +84,11 @@ def describe(
     cpu_model: str,
     machine: str,
     threads: int,
+    versions: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
     """The fingerprint: ``{"device": "cpu", "cpu": ..., "isa": ..., "threads": ...}`` for a
-    CPU, ``{"device": "gpu", "model": ...}`` for a GPU, plus any result-changing JAX setting."""
+    CPU, ``{"device": "gpu", "model": ...}`` for a GPU, plus the ``jax`` and ``jaxlib``
+    versions (from ``versions``, by distribution) and any result-changing JAX setting."""
     if platform_name == "cpu":
         fingerprint: dict[str, object] = {
             "device": "cpu",
@@ -93,6 +99,9 @@ def describe(
     else:
         fingerprint = {"device": "gpu" if platform_name in ("cuda", "rocm") else platform_name}
         fingerprint["model"] = device_kind
+    for library in VERSIONED:
+        if versions and library in versions:
+            fingerprint[library] = versions[library]
     settings = jax_settings(environ)
     if settings:
         fingerprint["jax_settings"] = settings
@@ -108,6 +117,10 @@ def label(fingerprint: Mapping[str, object]) -> str:
         )
     else:
         text = f"{fingerprint.get('device')} ({fingerprint.get('model')})"
+    if fingerprint.get("jax"):
+        text += f", JAX {fingerprint['jax']}"
+        if fingerprint.get("jaxlib") not in (None, fingerprint["jax"]):
+            text += f" (jaxlib {fingerprint['jaxlib']})"
     settings = fingerprint.get("jax_settings") or {}
     if settings:
         text += " with " + ", ".join(f"{k}={v}" for k, v in settings.items())
@@ -148,6 +161,8 @@ def current() -> dict[str, object]:
     """This process's fingerprint (imports JAX: use :func:`probe` from the build)."""
     import jax
 
+    from jaxbook.provenance import library_versions
+
     device = jax.devices()[0]
     flags, model = cpu_flags_and_model()
     return describe(
@@ -158,6 +173,7 @@ def current() -> dict[str, object]:
         model,
         platform.machine(),
         thread_count(),
+        library_versions(),
     )
 
 

@@ -58,9 +58,11 @@ from typing import Any
 from booktools import numerics
 from booktools.book import Book, BookError, Paths
 from booktools.book import Page as BookPage
+from booktools.cache import failed_pages
 from booktools.checks.alt_text import check_alt_text
 from booktools.checks.cell_outputs import check_cell_outputs
 from booktools.checks.claims import check_claims
+from booktools.checks.environment import require_pinned_environment
 from booktools.checks.glue import check_glue
 from booktools.checks.kinds import kind_problems
 from booktools.checks.profile import Profile, read_profile
@@ -86,25 +88,31 @@ def check_page(
     """Every check of one page: its figures' alt text and its kinds, then (when it has a
     record) its cells' outputs, its glued values and its claims."""
     result = PageResult(problems=check_alt_text(page) + kind_problems(page))
-    path, note = records.record_for(page, profile.name)
-    if path is None:
+    expected = records.expected(page, profile.name)  # a GPU record completed from the CPU's
+    if expected is None:
         missing = records.paths.relative(records.file(page.docname, profile.name))
         result.problems.append(
             f"{page.source}: no recorded outputs ({missing} is missing). "
             f"Run `{record_command}` and commit the file."
         )
         return result
-    if note:
-        result.notes.append(note)
-    golden = records.load(path)
-    same_numerics = golden.get("numerics") == page.numerics
+    result.notes += expected.notes
+    same_numerics = expected.numerics == page.numerics
     page_tol = profile.tolerances_for(page.options, profile.tolerances)
     problems, drifts = check_cell_outputs(
-        page, golden["cells"], profile, page_tol, same_numerics, record_command
+        page,
+        expected.cells,
+        profile,
+        page_tol,
+        same_numerics,
+        record_command,
+        expected.borrowed_cells,
     )
     result.problems += problems
     result.drifts += drifts
-    problems, drifts = check_glue(page, golden.get("glue", {}) or {}, page_tol, same_numerics)
+    problems, drifts = check_glue(
+        page, expected.glue, page_tol, same_numerics, expected.borrowed_glue
+    )
     result.problems += problems
     result.drifts += drifts
     result.problems += check_claims(page)
@@ -139,7 +147,12 @@ def check(
     records of ``profile`` (by default the one of the numerics they ran under)."""
     executed = executed or paths.executed
     records = GoldenRecords(paths)
-    pages = load_pages(executed, paths.root, only)
+    # The lean path exports the pages that executed and names the ones that failed: those are
+    # reported, every other page is checked.
+    failed = {d: e for d, e in failed_pages(executed).items() if not only or d in only}
+    loaded = [d for d in only if d not in failed] if only else None
+    nothing_ran = failed and (loaded == [] or not any(executed.rglob("*.ipynb")))
+    pages = [] if nothing_ran else load_pages(executed, paths.root, loaded)
     fingerprints = {json.dumps(p.numerics, sort_keys=True) for p in pages}
     if len(fingerprints) > 1:
         raise CheckerError(
@@ -149,6 +162,7 @@ def check(
     current = pages[0].numerics if pages else {}
     settings = read_profile(paths.pyproject, profile or numerics.profile(current))
     result = CheckResult([], [], [], sum(len(p.cells) for p in pages), settings.name, current, [])
+    result.problems += [f"{d}.md failed to execute: {e} — not checked" for d, e in failed.items()]
     command = record_command(paths, executed, only)
     for page in pages:
         page_result = check_page(page, records, settings, command)
@@ -164,7 +178,7 @@ def check(
         built = {p.docname for p in pages}
         for orphan in records.files(settings.name):
             docname = records.docname_of(orphan, settings.name)
-            if docname not in built:
+            if docname not in built and docname not in failed:
                 result.problems.append(
                     f"{paths.relative(orphan)}: recorded outputs of {docname}.md, which was not "
                     "built (renamed or deleted?). Run `make golden` to remove it."
@@ -252,6 +266,13 @@ def record(paths: Paths, executed: Path | None = None, only: list[str] | None = 
     a stale build and kinds with problems."""
     executed = executed or paths.executed
     records = GoldenRecords(paths)
+    failed = [d for d in failed_pages(executed) if not only or d in only]
+    if failed:  # recording the rest would remove their records
+        raise CheckerError(
+            f"nothing recorded: {', '.join(f'{d}.md' for d in failed)} failed to execute in "
+            f"{paths.relative(executed)}: fix it and build again (or record the other pages "
+            "with `--page`)."
+        )
     in_toc = executable_pages(paths)
     outside = sorted(set(only or []) - set(in_toc))
     if outside:
@@ -313,13 +334,17 @@ def main(argv: list[str] | None = None) -> int:
     paths = Paths.from_environment()
     try:
         if args.command == "record":
+            require_pinned_environment(paths, "nothing recorded")
             print("\n".join(record(paths, args.executed, args.pages)))
             return 0
+        versions_note = require_pinned_environment(paths, "nothing checked")
         result = check(paths, args.executed, args.profile, args.pages)
     except CheckerError as error:
         print(f"output check: ERROR: {error}", file=sys.stderr)
         return 2
     out, err = report(result, args.variant)
+    if versions_note:
+        out = f"note: {versions_note}\n{out}"
     print(out, flush=True)
     if err:
         print(err, file=sys.stderr)

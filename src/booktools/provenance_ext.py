@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -32,6 +32,9 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from jaxbook.provenance import TAUGHT
+
+if TYPE_CHECKING:
+    from booktools.gpu_verification import GpuVerification
 
 LOGGER = logging.getLogger(__name__)
 
@@ -126,26 +129,96 @@ def note_text(environment: BuildEnvironment, exec_data: Mapping[str, Any]) -> st
     return text + f"; built {format_date(environment.built)}."
 
 
-def verification_text(variants: list[str], gpu_records: bool) -> str:
-    """Where the page's recorded outputs were verified (``make numerics-matrix``)."""
+def cpu_text(variants: list[str]) -> str:
+    """Under which CPU numerics the page's records were verified (no full stop)."""
     if variants:
-        text = "Its recorded outputs were verified under " + "; ".join(variants)
-    else:
-        text = (
-            "Its recorded outputs have not been checked under other CPU numerics since they "
-            "last changed"
+        return "Its recorded outputs were verified under " + "; ".join(variants)
+    return (
+        "Its recorded outputs have not been checked under other CPU numerics since they last "
+        "changed"
+    )
+
+
+def verification_text(
+    variants: list[str], gpu_records: bool, gpu: GpuVerification | None = None
+) -> str:
+    """Where the page's recorded outputs were verified: under which CPU numerics (``make
+    numerics-matrix``), and on which GPU (``gpu``: its entry in ``tests/numerics/gpu-verified.yml``
+    while it holds; ``gpu_records``: whether the page has GPU records)."""
+    text = cpu_text(variants)
+    if gpu is not None:
+        return f"{text}. {gpu_text(gpu)}"
+    if gpu_records:
+        return text + (
+            "; its GPU records have not been verified on a GPU since the page, the modules it "
+            "imports, the pins or the records last changed."
         )
-    if not gpu_records:
-        text += "; no GPU has run it yet (a GPU build is checked against the CPU records)"
-    return text + "."
+    return text + "; no GPU has run it yet (a GPU build is checked against the CPU records)."
+
+
+def gpu_versions(gpu: GpuVerification) -> str:
+    """``JAX 0.11.2, jaxlib 0.11.2, Flax 0.12.10, Haiku 0.0.17 and Optax 0.2.8``."""
+    items = [f"{lib.label} {gpu.versions.get(lib.distribution, '?')}" for lib in TAUGHT]
+    return ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def gpu_counts(gpu: GpuVerification) -> str:
+    """``69 cells matched, 0 moved, 0 failed`` (and the glued values' and other problems, when
+    some moved or failed)."""
+    cells, glued = gpu.cells, gpu.glued
+    text = f"{cells['matched']} cells matched, {cells['moved']} moved, {cells['failed']} failed"
+    if glued["moved"] or glued["failed"]:
+        text += f"; glued values: {glued['moved']} moved, {glued['failed']} failed"
+    if gpu.other_problems:
+        text += f"; {gpu.other_problems} other problem(s)"
+    return text
+
+
+def gpu_claims(gpu: GpuVerification) -> str:
+    if not gpu.failed_claims:
+        return "every claim held"
+    claims = [f"`{claim}`" for claim in gpu.failed_claims]
+    listed = claims[0] if len(claims) == 1 else ", ".join(claims[:-1]) + f" and {claims[-1]}"
+    return f"{'the claim' if len(claims) == 1 else 'the claims'} {listed} did not hold there"
+
+
+def gpu_text(gpu: GpuVerification) -> str:
+    """The note's sentence about the page's GPU verification."""
+    against = ""
+    if gpu.records == ["cpu"]:
+        against = ", against its CPU records"
+    elif "cpu" in gpu.records:
+        against = ", partly against its CPU records (the page had changed since its GPU records)"
+    return (
+        f"On a GPU it was verified on {gpu.date} ({gpu.device}, with {gpu_versions(gpu)}"
+        f"{against}): {gpu_counts(gpu)}; {gpu_claims(gpu)}."
+    )
 
 
 def page_verification(docname: str, root: Path) -> str:
+    from booktools.gpu_verification import verified_on_gpu
     from booktools.numerics_matrix import verified_variants
 
     name = docname.removeprefix("book/")
     gpu_records = (root / "tests" / "golden" / "gpu" / f"{name}.yml").exists()
-    return verification_text(verified_variants(docname, root), gpu_records)
+    return verification_text(
+        verified_variants(docname, root), gpu_records, verified_on_gpu(docname, root)
+    )
+
+
+def gpu_row(docname: str, root: Path) -> tuple[str, ...]:
+    """The status page's row of a page's GPU verification: page, GPU and date, versions,
+    cells matched / moved / failed, claims."""
+    from booktools.gpu_verification import verified_on_gpu
+
+    page = f"{docname.removeprefix('book/')}.md"
+    gpu = verified_on_gpu(docname, root)
+    if gpu is None:
+        name = docname.removeprefix("book/")
+        has_records = (root / "tests" / "golden" / "gpu" / f"{name}.yml").exists()
+        why = "not verified since it changed" if has_records else "no GPU has run it"
+        return (page, why, "", "", "")
+    return (page, f"{gpu.device}, {gpu.date}", gpu_versions(gpu), gpu_counts(gpu), gpu_claims(gpu))
 
 
 def note_node(text: str, status_uri: str | None = None) -> nodes.container:
@@ -174,8 +247,14 @@ def environment_table(environment: BuildEnvironment) -> nodes.table:
 def two_column_table(
     header: tuple[str, str], rows: list[tuple[str, str]], widths: tuple[int, int]
 ) -> nodes.table:
+    return table_node(header, rows, widths)
+
+
+def table_node(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], widths: tuple[int, ...]
+) -> nodes.table:
     table = nodes.table(classes=[TABLE_CLASS, "colwidths-auto"])
-    tgroup = nodes.tgroup(cols=2)
+    tgroup = nodes.tgroup(cols=len(header))
     table += tgroup
     for width in widths:
         tgroup += nodes.colspec(colwidth=width)
@@ -269,18 +348,31 @@ def add_provenance(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
 
 class NumericsVerificationDirective(SphinxDirective):
-    """``{numerics-verification}``: for each page with records, where they were verified."""
+    """``{numerics-verification}``: for each page with records, where they were verified: under
+    which CPU numerics, then (a second table) on which GPU, when, with which versions, and what
+    that run found."""
 
     has_content = False
 
     def run(self) -> list[nodes.Node]:
+        from booktools.numerics_matrix import verified_variants
+
         root = Path(self.env.srcdir)
-        rows = []
+        for verified in ("verified.yml", "gpu-verified.yml"):
+            self.env.note_dependency(str(root / "tests" / "numerics" / verified))
+        cpu_rows, gpu_rows = [], []
         for record in sorted((root / "tests" / "golden").glob("*.yml")):
             self.env.note_dependency(str(record))
-            rows.append((f"{record.stem}.md", page_verification(f"book/{record.stem}", root)))
-        header = ("Page", "Recorded outputs verified")
-        return [two_column_table(header, rows, widths=(25, 75))]
+            self.env.note_dependency(str(record.parent / "gpu" / record.name))
+            docname = f"book/{record.stem}"
+            cpu_rows.append((f"{record.stem}.md", cpu_text(verified_variants(docname, root)) + "."))
+            gpu_rows.append(gpu_row(docname, root))
+        cpu_header = ("Page", "Recorded outputs verified")
+        gpu_header = ("Page", "GPU, date", "Versions", "Cells matched, moved, failed", "Claims")
+        return [
+            two_column_table(cpu_header, cpu_rows, widths=(25, 75)),
+            table_node(gpu_header, gpu_rows, widths=(14, 16, 30, 20, 20)),
+        ]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

@@ -10,7 +10,8 @@ its source, so editing one cell does not disturb the others.
 :class:`GoldenRecords` are the YAML files under ``tests/golden/`` that record those summaries,
 one per page and profile (CPU records in ``tests/golden/``, GPU records in
 ``tests/golden/gpu/``): where they are, how they are read (a malformed one is an error, never a
-pass) and how they are written.
+pass) and how they are written, and what a page is checked against (:class:`Expected`: a GPU
+record completed cell by cell from the CPU record where the page changed since the GPU's).
 
 What each kind of value (``exact``, ``numeric``, ``trajectory``, ``volatile``) means is the
 checks' business (:mod:`booktools.checks`); here a kind is only read and recorded.
@@ -178,6 +179,23 @@ def glue_values(glue_file: Path, root: Path) -> dict[str, str]:
     }
 
 
+CLAIM_DEVICES = ("cpu", "gpu")  # the device kinds a claim may be scoped to (the profiles)
+
+
+def claims_on(entries: Any, device: str) -> list[str]:
+    """The claims of a page's front matter (``claims:``) made for ``device`` (``cpu`` or
+    ``gpu``): a plain entry (``acc > 0.95``) is claimed on every device, an entry scoped to a
+    device kind (``{cpu: tall_rev_over_fwd > 1}``) only on that kind, where the behaviour really
+    differs between devices (:mod:`booktools.checks.claims` rejects other kinds)."""
+    claims = []
+    for entry in entries or []:
+        if isinstance(entry, dict):
+            claims += [str(claim) for kind, claim in entry.items() if kind == device]
+        else:
+            claims.append(str(entry))
+    return claims
+
+
 @dataclasses.dataclass
 class ExecutedPage:
     """One page as its executed notebook shows it."""
@@ -205,7 +223,8 @@ class ExecutedPage:
 
     @property
     def claims(self) -> list[str]:
-        return [str(claim) for claim in self.metadata.get("claims", []) or []]
+        """The front matter's claims that hold on the device this page ran on."""
+        return claims_on(self.metadata.get("claims"), self.profile)
 
     def glue_kind(self, name: str) -> str:
         for kind in GLUE_KINDS:
@@ -310,6 +329,75 @@ def page_record(page: ExecutedPage) -> dict[str, Any]:
     }
 
 
+@dataclasses.dataclass
+class Expected:
+    """What one page is checked against: a record's cells and glued values, some of them
+    *borrowed* from the CPU record (:meth:`GoldenRecords.expected`)."""
+
+    record: Path  # the record read first: the profile's own, else the CPU's
+    numerics: dict[str, Any]  # what that record was made under
+    cells: list[dict[str, Any]]  # entries as a record has them, in page order
+    glue: dict[str, Any]
+    # cell key / glued name -> the numerics of the CPU record it was borrowed from
+    borrowed_cells: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    borrowed_glue: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    sources: list[Path] = dataclasses.field(default_factory=list)  # every record that supplied one
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def complete_from(
+        self, page: ExecutedPage, cpu: dict[str, Any], cpu_path: Path, profile: str
+    ) -> None:
+        """Borrow from the CPU record ``cpu`` what this record lacks of ``page``, and leave
+        out what neither has any more (as :meth:`GoldenRecords.expected` says)."""
+        cpu_numerics = cpu.get("numerics") or {}
+        cpu_cells = {entry["key"]: entry for entry in cpu["cells"]}
+        built = [cell.key for cell in page.cells]
+        kept, dropped = [], 0
+        for entry in self.cells:
+            if entry["key"] in built or entry["key"] in cpu_cells:
+                kept.append(entry)
+            else:
+                dropped += 1
+                self.notes.append(
+                    f"{page.source}: the {profile} record's cell [{entry['key']}] "
+                    f"`{entry.get('source', '')}` is on neither the page nor its CPU record "
+                    f"(the page changed since); left out until the {profile} record is made again"
+                )
+        own = {entry["key"] for entry in kept}
+        for position, cell in enumerate(page.cells):
+            if cell.key in own or cell.key not in cpu_cells:
+                continue
+            earlier = set(built[:position])
+            at = max((i + 1 for i, e in enumerate(kept) if e["key"] in earlier), default=0)
+            kept.insert(at, cpu_cells[cell.key])
+            self.borrowed_cells[cell.key] = cpu_numerics
+            self.notes.append(
+                f"{page.source}, cell {cell.index} [{cell.key}] `{cell.first_line}`: not in the "
+                f"{profile} record (the cell changed since it was made); checked against its "
+                "CPU record"
+            )
+        self.cells = kept
+        cpu_glue = cpu.get("glue") or {}
+        for name in sorted(self.glue):
+            if name not in page.glue and name not in cpu_glue:
+                del self.glue[name]
+                dropped += 1
+                self.notes.append(
+                    f"{page.source}: the {profile} record's glued value `{name}` is glued by "
+                    "neither the page nor its CPU record (the page changed since); left out"
+                )
+        for name in sorted(page.glue):
+            if name not in self.glue and name in cpu_glue:
+                self.glue[name] = cpu_glue[name]
+                self.borrowed_glue[name] = cpu_numerics
+                self.notes.append(
+                    f"{page.source}: glued value `{name}` is not in the {profile} record (the "
+                    "page changed since it was made); checked against its CPU record"
+                )
+        if self.borrowed_cells or self.borrowed_glue or dropped:
+            self.sources.append(cpu_path)  # what was checked depended on it
+
+
 class GoldenRecords:
     """The recorded outputs of the book at ``paths`` (``tests/golden/``)."""
 
@@ -340,6 +428,31 @@ class GoldenRecords:
         if profile != "cpu" and cpu.exists():
             return cpu, f"{page.source}: no {profile} records yet; checked against the CPU records"
         return None, None
+
+    def expected(self, page: ExecutedPage, profile: str) -> Expected | None:
+        """What ``page`` is checked against under ``profile`` (``None``: no record at all).
+
+        The profile's own record, completed from the CPU record cell by cell: a GPU record is
+        made only where a GPU is, so a page may change after it. A cell (or glued value) of the
+        page that the GPU record lacks but the CPU record has is checked against the CPU record,
+        with a note; a GPU entry that neither the page nor the CPU record has any more is left
+        out, with a note. Without a GPU record the whole page is checked against the CPU one."""
+        path, note = self.record_for(page, profile)
+        if path is None:
+            return None
+        data = self.load(path)
+        expected = Expected(
+            path,
+            data.get("numerics") or {},
+            list(data["cells"]),
+            dict(data.get("glue") or {}),
+            sources=[path],
+            notes=[note] if note else [],
+        )
+        cpu = self.file(page.docname, "cpu")
+        if profile != "cpu" and path != cpu and cpu.exists():
+            expected.complete_from(page, self.load(cpu), cpu, profile)
+        return expected
 
     def load(self, path: Path) -> dict[str, Any]:
         """A record, validated: a malformed one is a :class:`CheckerError` naming the file."""

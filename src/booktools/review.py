@@ -312,8 +312,8 @@ def claim_failure(page: ExecutedPage, claim: str) -> str | None:
 
 
 def claim_changes(base: PageBuild | None, head: PageBuild) -> list[str]:
-    before = [str(c) for c in base.page.metadata.get("claims", []) or []] if base else []
-    after = [str(c) for c in head.page.metadata.get("claims", []) or []]
+    before = base.page.claims if base else []  # each build's claims for its own device
+    after = head.page.claims
     lines = []
     for claim in after:
         failure = claim_failure(head.page, claim)

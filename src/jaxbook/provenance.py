@@ -1,8 +1,9 @@
 """Where the code ran: the device and the versions of the libraries the book teaches.
 
 :data:`LIBRARIES` is the one list of those libraries: the build's "Where this page ran" note
-(``booktools.provenance_ext``) and ``make canary`` read it too. So that they can without
-loading JAX (most of a second), this module imports JAX only to describe a device.
+(``booktools.provenance_ext``: :data:`TAUGHT`) and ``make canary`` (:data:`NEWEST_IN_CANARY`)
+read it too. So that they can without loading JAX (most of a second), this module imports JAX
+only to describe a device.
 """
 
 from __future__ import annotations
@@ -23,19 +24,23 @@ class Library:
 
     distribution: str  # the name pip installs and importlib.metadata knows
     label: str  # how a page names it
-    taught: bool = True  # False: recorded, never named on a page nor upgraded by the canary
+    taught: bool = True  # False: recorded, never named on a page
+    canary: bool = True  # `make canary` tries its newest release (booktools.canary)
 
 
-# In the order the note names them. NumPy comes with JAX: its version is recorded, not named.
+# In the order the note names them. Orbax (Flax's checkpoints) is recorded and tried at its
+# newest by the canary, not named; NumPy comes with JAX: its version is recorded, not named.
 LIBRARIES = (
     Library("jax", "JAX"),
     Library("jaxlib", "jaxlib"),
     Library("flax", "Flax"),
     Library("dm-haiku", "Haiku"),
     Library("optax", "Optax"),
-    Library("numpy", "NumPy", taught=False),
+    Library("orbax-checkpoint", "Orbax", taught=False),
+    Library("numpy", "NumPy", taught=False, canary=False),
 )
 TAUGHT = tuple(library for library in LIBRARIES if library.taught)
+NEWEST_IN_CANARY = tuple(library for library in LIBRARIES if library.canary)
 
 
 @cache

@@ -7,13 +7,17 @@ Every timing in the book goes through :func:`benchmark`, which
 * waits for every array in the output (``block_until_ready`` on each leaf of the pytree),
   because JAX dispatches work asynchronously and returns before it is done;
 * repeats the measurement and reports the median and the spread, with the device that ran it.
+
+A demonstration that needs the device busy for a while (asynchronous dispatch) sizes its work
+with :func:`long_enough_call`: the same product lasts 100 ms on a CPU and well under a
+millisecond on a GPU, about as long as handing it to the GPU takes.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,3 +133,22 @@ def time_first_call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
     start = time.perf_counter()
     block(fn(*args, **kwargs))
     return time.perf_counter() - start
+
+
+def long_enough_call(
+    make_call: Callable[[Any], Callable[[], Any]], sizes: Sequence[Any], at_least: float
+) -> tuple[Any, Callable[[], Any], float]:
+    """``(size, call, seconds)`` for the first of ``sizes`` whose ``call = make_call(size)``
+    lasts at least ``at_least`` seconds on this device (run once first, so compilation is not
+    counted, then timed once, waiting for its result), or for the last size if none does."""
+    if not sizes:
+        raise ValueError("long_enough_call needs at least one size")
+    for size in sizes:
+        call = make_call(size)
+        block(call())
+        start = time.perf_counter()
+        block(call())
+        seconds = time.perf_counter() - start
+        if seconds >= at_least:
+            break
+    return size, call, seconds

@@ -90,6 +90,7 @@ def make_scratch(root: Path) -> ScratchBook:
     shutil.copy(ROOT / "_config.yml", root / "_config.yml")
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     shutil.copy(ROOT / "requirements.txt", root / "requirements.txt")
+    shutil.copy(ROOT / "requirements-reader.in", root / "requirements-reader.in")
     if (ROOT / "book" / "_static").is_dir():
         shutil.copytree(ROOT / "book" / "_static", root / "book" / "_static")
     book.write("_toc.yml", TOC)

@@ -277,3 +277,38 @@ def test_a_clean_build_log_is_short_and_ends_with_the_site(book):
     assert "cache: book/page.md unchanged" in log
     assert log.rstrip().splitlines()[-1].startswith("Built in ")
     assert "The site is" in log and len(log.splitlines()) < 15
+
+
+BROKEN_PAGE = '\n# Broken\n\n```{code-cell} ipython3\nraise RuntimeError("no CPU device")\n```\n'
+DEAD_PAGE = "\n# Dead\n\n```{code-cell} ipython3\nimport os\n\nos.kill(os.getpid(), 9)\n```\n"
+
+
+def test_pages_that_fail_on_the_lean_path_leave_the_others_exported_and_checked(book):
+    # As on a GPU (2026-12-04): kernels died (DeadKernelError, which stopped the whole build)
+    # and book/purity raised, and nothing could be checked.
+    from booktools.build import PAGES_FAILED
+    from booktools.cache import FAILED_PAGES
+
+    header = (book.root / "book" / "page.md").read_text(encoding="utf-8").split("\n# A page")[0]
+    book.write("book/broken.md", header + BROKEN_PAGE)
+    book.write("book/dead.md", header + DEAD_PAGE)
+    pages = "  - file: book/page\n  - file: book/broken\n  - file: book/dead\n"
+    book.edit("_toc.yml", "  - file: book/page\n", pages)
+    lean = book.run("-m", "booktools.build", "--execute-only")
+    assert lean.returncode == PAGES_FAILED, output(lean)
+    assert "BUILD FAILED: book/broken.md, book/dead.md failed to execute" in output(lean)
+    executed = book.root / "_build" / "jupyter_execute"
+    assert (executed / "book" / "page.ipynb").is_file()
+    assert not (executed / "book" / "broken.ipynb").exists()
+    assert "book/dead.md" in (executed / FAILED_PAGES).read_text(encoding="utf-8")
+    assert_fails(
+        book.check(),
+        "2 problem(s)",  # book/page was checked, and matched
+        "FAIL book/broken.md failed to execute: RuntimeError: no CPU device — not checked",
+        "FAIL book/dead.md failed to execute: nbclient.exceptions.DeadKernelError: Kernel died",
+    )
+    # the full build still publishes nothing: neither the site nor the executed notebooks
+    exported = (executed / "book" / "page.ipynb").stat().st_mtime_ns
+    assert_fails(book.build(), "book/broken.md", "Nothing was published")
+    assert (executed / "book" / "page.ipynb").stat().st_mtime_ns == exported
+    assert not (book.root / "_build" / "html" / "book" / "broken.html").exists()

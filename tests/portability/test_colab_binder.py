@@ -18,7 +18,7 @@ import pytest
 
 from booktools.book import Book
 from booktools.lock import read_lock
-from booktools.notebooks import INSTALL_TAG, generate
+from booktools.notebooks import INSTALL_TAG, generate, install_cell_source
 
 BOOK = Book()
 ROOT = BOOK.paths.root
@@ -93,6 +93,30 @@ def test_colab_notebooks_run_through_their_install_cell(tmp_path):
     versions = installed(python, tmp_path)
     assert versions["dm-haiku"] == pins["dm-haiku"]
     assert "jaxbook" in versions
+
+
+def test_beside_another_jax_the_install_cell_brings_a_flax_that_imports(tmp_path):
+    """A reader's Jupyter with a JAX other than the book's and no Flax (as a Colab runtime a
+    release ahead): the install cell keeps that JAX and brings libraries that import beside it
+    (the book's Flax 0.12.8 did not import under JAX 0.11)."""
+    pins = BOOK.pins
+    other = "0.12.0.1" if pins["jax"] != "0.12.0.1" else "0.11.2"
+    python = make_venv(tmp_path / "reader", f"jax=={other}", f"jaxlib=={other}")
+    assert "flax" not in installed(python, tmp_path)
+    cell = tmp_path / "install_cell.py"  # the cell is plain Python: no magics
+    cell.write_text(install_cell_source(local_package(tmp_path), pins), encoding="utf-8")
+    result = run(python, str(cell), cwd=tmp_path)
+    assert "does not import" not in result.stdout, result.stdout
+    versions = installed(python, tmp_path)
+    assert versions["jax"] == other and versions["jaxlib"] == other, "the cell replaced the JAX"
+    assert "jaxbook" in versions and "flax" in versions
+    imports = run(
+        python,
+        "-c",
+        "import flax, flax.nnx, optax, haiku, orbax.checkpoint, jax; print(jax.__version__)",
+        cwd=tmp_path,
+    )
+    assert imports.stdout.strip() == other
 
 
 def test_binder_configuration_runs_a_page_through_jupytext(tmp_path):

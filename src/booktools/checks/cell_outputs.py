@@ -6,6 +6,7 @@ edited cell, shown against the outputs it replaces."""
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from booktools.checks.profile import Profile
@@ -92,9 +93,14 @@ def check_cell_outputs(
     page_tol: dict[str, float],
     same_numerics: bool,
     record_command: str,
+    borrowed: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[list[str], list[Drift]]:
     """``(problems, drifts)`` of the page's cells against ``recorded_cells`` (a record's
-    ``cells``); ``page_tol`` is the page's tolerances, which a cell's options override."""
+    ``cells``); ``page_tol`` is the page's tolerances, which a cell's options override.
+    ``same_numerics`` says whether the record was made under the page's numerics; an entry
+    ``borrowed`` from another record (by key: that record's numerics, see
+    :meth:`booktools.records.GoldenRecords.expected`) is judged by its own record's numerics."""
+    borrowed = borrowed or {}
     problems: list[str] = []
     drifts: list[Drift] = []
     recorded = {c["key"]: c for c in recorded_cells}
@@ -128,8 +134,9 @@ def check_cell_outputs(
                 f"Run `{record_command}` and review the diff."
             )
             continue
+        same = borrowed[cell.key] == page.numerics if cell.key in borrowed else same_numerics
         found, moves = compare_cell(
-            recorded[cell.key]["outputs"], cell, tol, profile.ignore_streams, same_numerics
+            recorded[cell.key]["outputs"], cell, tol, profile.ignore_streams, same
         )
         problems += [f"{where(page, cell)}: {p}" for p in found]
         if moves:
