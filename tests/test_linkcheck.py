@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -236,34 +235,6 @@ def test_gh_command_lines():
         ["gh", "issue", "close", "9", "--comment", "fixed"]
     ]
     assert linkcheck.gh_commands(IssueAction("none", 9)) == []
-
-
-FAKE_GH = """#!{python}
-import json, os, sys
-with open(os.environ["FAKE_GH_LOG"], "a") as log:
-    log.write(json.dumps({{"args": sys.argv[1:], "stdin": sys.stdin.read()}}) + "\\n")
-if sys.argv[1:3] == ["issue", "list"]:
-    print(os.environ["FAKE_GH_ISSUES"])
-"""
-
-
-@pytest.fixture
-def fake_gh(tmp_path, monkeypatch):
-    """A `gh` on the PATH that records its calls and lists the issues of FAKE_GH_ISSUES."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    gh = bin_dir / "gh"
-    gh.write_text(FAKE_GH.format(python=sys.executable), encoding="utf-8")
-    gh.chmod(gh.stat().st_mode | stat.S_IXUSR)
-    log = tmp_path / "gh.log"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_GH_LOG", str(log))
-
-    def calls(issues):
-        monkeypatch.setenv("FAKE_GH_ISSUES", json.dumps(issues))
-        return lambda: [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
-
-    return calls
 
 
 def test_the_issue_command_opens_the_issue_through_gh(tmp_path, fake_gh):

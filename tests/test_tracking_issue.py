@@ -3,13 +3,6 @@ the canary's), decided from its report and carried out through a fake `gh`."""
 
 from __future__ import annotations
 
-import json
-import os
-import stat
-import sys
-
-import pytest
-
 from booktools import tracking_issue
 from booktools.tracking_issue import IssueAction, TrackingIssue
 
@@ -53,34 +46,6 @@ def test_a_report_longer_than_github_takes_is_cut_with_a_line_saying_so():
     # the cut body already in the issue is "the same report": no update every week
     same = tracking_issue.decide(ISSUE, long_report, True, [tracking(4, action.body)])
     assert same == IssueAction("none", 4)
-
-
-FAKE_GH = """#!{python}
-import json, os, sys
-with open(os.environ["FAKE_GH_LOG"], "a") as log:
-    log.write(json.dumps({{"args": sys.argv[1:], "stdin": sys.stdin.read()}}) + "\\n")
-if sys.argv[1:3] == ["issue", "list"]:
-    print(os.environ["FAKE_GH_ISSUES"])
-"""
-
-
-@pytest.fixture
-def fake_gh(tmp_path, monkeypatch):
-    """A `gh` on the PATH that records its calls and lists the issues it is given."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    gh = bin_dir / "gh"
-    gh.write_text(FAKE_GH.format(python=sys.executable), encoding="utf-8")
-    gh.chmod(gh.stat().st_mode | stat.S_IXUSR)
-    log = tmp_path / "gh.log"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_GH_LOG", str(log))
-
-    def calls(issues):
-        monkeypatch.setenv("FAKE_GH_ISSUES", json.dumps(issues))
-        return lambda: [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
-
-    return calls
 
 
 def test_sync_lists_the_open_issues_by_title_then_updates_through_gh(fake_gh, capsys):

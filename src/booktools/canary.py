@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.metadata
 import json
 import os
 import re
@@ -39,20 +38,22 @@ from pathlib import Path
 
 from booktools import tracking_issue
 from booktools.book import Book, Page, Paths
+from booktools.checks.environment import (
+    NOT_INSTALLED,
+    OTHER_VERSIONS,
+    checked_distributions,
+    installed_version,
+)
 from booktools.tracking_issue import TrackingIssue
 from jaxbook.provenance import NEWEST_IN_CANARY
 
 UPGRADED = tuple(library.distribution for library in NEWEST_IN_CANARY)
-# Read by the output checker (booktools.checks.environment): set, it checks under versions other
-# than the pins instead of refusing to, and says which tool asked.
-OTHER_VERSIONS = "JAXBOOK_OTHER_VERSIONS"
 ISSUE = TrackingIssue(
     "Canary: the book against the newest JAX",
     resolved="Under the newest releases every page executes again and no output changed beyond "
     "the versions it prints",
     tool="canary issue",
 )
-NOT_INSTALLED = "not installed"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # A finding of the checker names its page first: `book/grad.md, cell 5 [...]`, `book/grad.md:`.
 PAGE_PREFIX = re.compile(r"^(?P<page>[\w./-]+\.(?:md|ipynb))[,:]")
@@ -70,24 +71,6 @@ class Version:
     tried: str  # installed here
     pinned: str  # requirements.txt
     upgraded: bool  # the canary installs its newest release
-
-
-def installed_version(distribution: str) -> str:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return NOT_INSTALLED
-
-
-def reader_distributions(paths: Paths) -> list[str]:
-    """The libraries the pages run on (``requirements-reader.in``), in its order."""
-    from packaging.utils import canonicalize_name
-
-    source = paths.root / "requirements-reader.in"
-    if not source.is_file():
-        return []
-    lines = (line.split("#", 1)[0].strip() for line in source.read_text("utf-8").splitlines())
-    return [canonicalize_name(line) for line in lines if line]
 
 
 def versions(
@@ -542,7 +525,7 @@ def run_canary(book: Book) -> int:
     paths.build.mkdir(parents=True, exist_ok=True)
     for stale in (report_file(paths), result_file(paths)):  # a failed run shows no old report
         stale.unlink(missing_ok=True)
-    rows = versions(book.pins, reader_distributions(paths))
+    rows = versions(book.pins, checked_distributions(paths))
     print(
         "canary: "
         + ", ".join(f"{v.distribution} {v.tried} (pinned {v.pinned})" for v in rows if v.upgraded),
