@@ -18,7 +18,7 @@ import pytest
 
 from booktools.book import Book
 from booktools.lock import read_lock
-from booktools.notebooks import INSTALL_TAG, generate, install_cell_source
+from booktools.notebooks import INSTALL_TAG, generate
 
 BOOK = Book()
 ROOT = BOOK.paths.root
@@ -39,10 +39,20 @@ print("executed", len(notebook.cells), "cells")
 """
 
 
+# What the reader's environment starts with is installed by the book's own uv (`make venv` puts
+# it beside this Python), which is faster than pip and shares its cache between the tests; what
+# the notebooks install themselves, their install cells do with the reader's pip.
+UV = Path(sys.executable).with_name("uv")
+
+
 def make_venv(path: Path, *requirements: str, cwd: Path | None = None) -> Path:
     venv.EnvBuilder(with_pip=True, clear=True).create(path)
     python = path / "bin" / "python"
-    subprocess.run([python, "-m", "pip", "install", "--quiet", *requirements], check=True, cwd=cwd)
+    if UV.exists():
+        command = [UV, "pip", "install", "--quiet", "--python", python, *requirements]
+    else:
+        command = [python, "-m", "pip", "install", "--quiet", *requirements]
+    subprocess.run(command, check=True, cwd=cwd)
     return python
 
 
@@ -68,13 +78,18 @@ def run(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     return result
 
 
-def test_colab_notebooks_run_through_their_install_cell(tmp_path):
+def test_colab_notebooks_run_through_their_install_cell_beside_another_jax(tmp_path):
+    """A Colab runtime has its own JAX, NumPy, Matplotlib and a kernel, and its JAX is rarely the
+    book's: here a release other than the pin, and no Flax, Optax or Haiku. The install cell
+    keeps that JAX and brings libraries that import beside it (the book's Flax 0.12.8 did not
+    import under JAX 0.11), and the pages run. The pinned path (no JAX at all) is the download
+    test's below."""
     pins = BOOK.pins
-    # What a Colab runtime has for this purpose: JAX, NumPy, Matplotlib and a Jupyter kernel.
+    other = "0.12.0.1" if pins["jax"] != "0.12.0.1" else "0.11.2"
     python = make_venv(
         tmp_path / "colab",
-        f"jax=={pins['jax']}",
-        f"jaxlib=={pins['jaxlib']}",
+        f"jax=={other}",
+        f"jaxlib=={other}",
         "numpy",
         "matplotlib",
         "ipykernel",
@@ -84,32 +99,17 @@ def test_colab_notebooks_run_through_their_install_cell(tmp_path):
         python, "-c", "import importlib.util as u; print(u.find_spec('jaxbook'))", cwd=tmp_path
     )
     assert missing.stdout.strip() == "None", "the fresh environment must not see jaxbook yet"
+    assert "flax" not in installed(python, tmp_path)
     notebooks = tmp_path / "notebooks"
     generate(BOOK, notebooks, package=local_package(tmp_path))
     for page in COLAB_PAGES:
         notebook = notebooks / f"{page}.ipynb"
         result = run(python, "-c", EXECUTE, str(notebook), str(tmp_path), cwd=tmp_path)
         assert "executed" in result.stdout
-    versions = installed(python, tmp_path)
-    assert versions["dm-haiku"] == pins["dm-haiku"]
-    assert "jaxbook" in versions
-
-
-def test_beside_another_jax_the_install_cell_brings_a_flax_that_imports(tmp_path):
-    """A reader's Jupyter with a JAX other than the book's and no Flax (as a Colab runtime a
-    release ahead): the install cell keeps that JAX and brings libraries that import beside it
-    (the book's Flax 0.12.8 did not import under JAX 0.11)."""
-    pins = BOOK.pins
-    other = "0.12.0.1" if pins["jax"] != "0.12.0.1" else "0.11.2"
-    python = make_venv(tmp_path / "reader", f"jax=={other}", f"jaxlib=={other}")
-    assert "flax" not in installed(python, tmp_path)
-    cell = tmp_path / "install_cell.py"  # the cell is plain Python: no magics
-    cell.write_text(install_cell_source(local_package(tmp_path), pins), encoding="utf-8")
-    result = run(python, str(cell), cwd=tmp_path)
-    assert "does not import" not in result.stdout, result.stdout
+        assert "does not import" not in result.stdout, result.stdout
     versions = installed(python, tmp_path)
     assert versions["jax"] == other and versions["jaxlib"] == other, "the cell replaced the JAX"
-    assert "jaxbook" in versions and "flax" in versions
+    assert {"jaxbook", "flax", "dm-haiku", "optax", "orbax-checkpoint"} <= set(versions)
     imports = run(
         python,
         "-c",
@@ -197,7 +197,7 @@ def test_downloaded_notebook_runs_in_a_bare_jupyter(tmp_path):
     assert "executed" in result.stdout
     versions, pins = installed(python, tmp_path), BOOK.pins
     assert "jaxbook" in versions
-    for name in ("jax", "jaxlib", "numpy", "matplotlib"):
+    for name in ("jax", "jaxlib", "numpy", "matplotlib", "flax", "dm-haiku", "optax"):
         assert versions[name] == pins[name], f"the install cell brought {name} {versions[name]}"
 
 
