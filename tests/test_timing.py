@@ -122,3 +122,36 @@ def test_long_enough_call_does_not_time_compilation():
     assert size == 8 and seconds < timing.time_first_call(
         jax.jit(lambda a: a @ a + 1), jnp.ones((8, 8))
     )
+
+
+class Durations:
+    """A function that sleeps for the next of ``durations`` each call (then the last one)."""
+
+    def __init__(self, durations):
+        self.durations, self.calls = list(durations), 0
+
+    def __call__(self):
+        seconds = self.durations[min(self.calls, len(self.durations) - 1)]
+        self.calls += 1
+        time.sleep(seconds)
+
+
+def test_a_noisy_timing_is_measured_again_and_kept_once_steady():
+    # warm-up, then four noisy repeats (1 ms and 6 ms), then steady 2 ms calls
+    fn = Durations([0.002, 0.001, 0.006, 0.001, 0.006] + [0.002] * 4)
+    result = timing.benchmark(fn, number=1, repeat=4)
+    assert fn.calls == 1 + 4 + 4  # warm-up, the noisy measurement, the steady one
+    assert result.spread <= timing.MAX_SPREAD * result.median
+
+
+def test_a_timing_that_stays_noisy_fails_naming_it():
+    fn = Durations([0.002] + [0.001, 0.006] * 20)
+    with pytest.raises(timing.NoisyTiming, match=r"^noisy thing: .*stayed above 30%"):
+        timing.benchmark(fn, number=1, repeat=4, name="noisy thing")
+    assert fn.calls == 1 + 3 * 4  # three measurements, then it gives up
+
+
+def test_a_demonstration_of_noise_is_never_measured_again():
+    fn = Durations([0.002] + [0.001, 0.006] * 20)
+    result = timing.benchmark(fn, number=1, repeat=4, max_spread=None)
+    assert fn.calls == 1 + 4 and result.spread > timing.MAX_SPREAD * result.median
