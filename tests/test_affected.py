@@ -17,6 +17,12 @@ def test_prose_of_one_page_checks_that_page_and_skips_the_tooling_suites():
     assert "JAXBOOK_CI_PLAN=fast" in shell and "SKIP_SUITES='portability faults'" in shell
 
 
+def test_the_documentation_alone_checks_no_page_and_runs_the_architecture_test():
+    result = plan(BOOK, ["ARCHITECTURE.md", "CONTRIBUTING.md"], "base")
+    assert not result.full and result.pages == []
+    assert "tests/test_architecture.py" in result.unit_tests  # the code map against src/
+
+
 def test_a_module_change_reaches_every_page_and_test_that_imports_it():
     result = plan(BOOK, ["src/jaxbook/grad.py"], "base")
     assert {"book/grad", "book/flax_haiku"} <= set(result.pages)  # flax_haiku imports grad

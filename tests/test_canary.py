@@ -1,5 +1,5 @@
-"""The canary (booktools.canary): what it upgrades, how it reads a failed page and the checker's
-findings, the per-page report, and its tracking issue."""
+"""The canary (booktools.canary, its report in booktools.canary_report): what it upgrades, how it
+reads a failed page and the checker's findings, the per-page report, and its tracking issue."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
-from booktools import canary
+from booktools import canary, canary_report
 from booktools.book import Paths
-from booktools.canary import Execution, Failure, Outcome, Step, Version
+from booktools.canary_report import Execution, Failure, Outcome, Step, Version
 from jaxbook.provenance import NEWEST_IN_CANARY, TAUGHT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,7 +141,7 @@ CHECK_ERR = checker_err(BANNERS, CHANGED, ORPHAN)
 
 
 def test_the_checkers_findings_are_grouped_by_page():
-    findings = canary.parse_checker(Step(1, CHECK_OUT, CHECK_ERR))
+    findings = canary_report.parse_checker(Step(1, CHECK_OUT, CHECK_ERR))
     assert list(findings.failures) == ["book/flax_nnx", "book/vmap", "book/grad"]
     first, second = findings.failures["book/grad"]
     assert first.startswith("book/grad.md, cell 54") and first.endswith("backward pass.")
@@ -158,7 +158,9 @@ def test_the_checkers_findings_are_grouped_by_page():
 
 
 def test_a_checker_that_stopped_is_an_error_not_a_finding():
-    findings = canary.parse_checker(Step(2, "", "output check: ERROR: no executed notebooks\n"))
+    findings = canary_report.parse_checker(
+        Step(2, "", "output check: ERROR: no executed notebooks\n")
+    )
     assert findings.error == "output check: ERROR: no executed notebooks"
     assert not findings.failures
 
@@ -175,17 +177,17 @@ def outcome_with_a_failed_page() -> Outcome:
     failure = canary.parse_failure(FAILED_REPORT, PAGE)
     execution = Execution(PAGES, ["book/why_jax", "book/vmap"], {"book/grad": failure}, [])
     checker = Step(1, CHECK_OUT, CHECK_ERR)
-    return Outcome(VERSIONS, execution, None, checker, canary.parse_checker(checker))
+    return Outcome(VERSIONS, execution, None, checker, canary_report.parse_checker(checker))
 
 
 def test_the_report_has_the_versions_then_every_page_then_the_findings_by_page():
     outcome = outcome_with_a_failed_page()
-    text = canary.report(outcome)
+    text = canary_report.report(outcome)
     assert not outcome.passed
     assert "checking the book under other versions than its pins is the canary's job" in (
         " ".join(text.split()).lower()
     )
-    assert f"`{canary.OTHER_VERSIONS}=canary`" in text
+    assert f"`{canary_report.OTHER_VERSIONS}=canary`" in text
     assert "| jax | 0.12.0.1 (differs) | 0.11.2 | newest release |" in text
     assert "| flax | 0.12.10 | 0.12.10 | newest release |" in text
     assert "| numpy | 2.5.5 (differs) | 2.5.2 | as resolved beside them |" in text
@@ -203,25 +205,27 @@ def test_the_report_has_the_versions_then_every_page_then_the_findings_by_page()
     assert "Not built: a page failed to execute." in text
     assert "tests/golden/old.yml" in text  # a finding that names no page
     assert "UTC" not in text  # no time: the same findings give the same report (the issue)
-    assert text == canary.report(outcome_with_a_failed_page())
+    assert text == canary_report.report(outcome_with_a_failed_page())
 
 
 TRIED = {"0.12.0.1": "0.11.2", "0.12.12": "0.12.10"}  # jax, jaxlib; flax
 
 
 def test_an_output_that_prints_the_versions_it_ran_with_is_told_apart():
-    banners = canary.parse_checker(Step(1, "", checker_err(BANNERS))).failures
+    banners = canary_report.parse_checker(Step(1, "", checker_err(BANNERS))).failures
     for finding in banners["book/flax_nnx"] + banners["book/vmap"]:
-        assert canary.version_only(finding, TRIED), finding
-    changed = canary.parse_checker(Step(1, "", checker_err(CHANGED))).failures["book/grad"]
-    assert not [f for f in changed if canary.version_only(f, TRIED)]
+        assert canary_report.version_only(finding, TRIED), finding
+    changed = canary_report.parse_checker(Step(1, "", checker_err(CHANGED))).failures["book/grad"]
+    assert not [f for f in changed if canary_report.version_only(f, TRIED)]
     # a number beyond tolerance is marked >>> <<<; a version inside a longer one is not a version
     marked = (
         "x: number 2 differs:\n    expected: Flax 0.12.>>>10<<<\n    actual: Flax 0.12.>>>12<<<"
     )
-    assert canary.version_only(marked, TRIED)
-    assert not canary.version_only(marked.replace("Flax 0.12.>>>12", "Flax 0.12.>>>120"), TRIED)
-    assert not canary.version_only(marked, {})  # nothing differs from the pins
+    assert canary_report.version_only(marked, TRIED)
+    assert not canary_report.version_only(
+        marked.replace("Flax 0.12.>>>12", "Flax 0.12.>>>120"), TRIED
+    )
+    assert not canary_report.version_only(marked, {})  # nothing differs from the pins
 
 
 def test_changed_outputs_are_listed_under_their_page_apart_from_version_prints():
@@ -229,8 +233,8 @@ def test_changed_outputs_are_listed_under_their_page_apart_from_version_prints()
     checker = Step(1, CHECK_OUT, CHECK_ERR)
     site = Step(0, "", "")
     versions = [*VERSIONS, Version("flax", "0.12.12", "0.12.10", True)]
-    outcome = Outcome(versions, execution, site, checker, canary.parse_checker(checker))
-    text = canary.report(outcome)
+    outcome = Outcome(versions, execution, site, checker, canary_report.parse_checker(checker))
+    text = canary_report.report(outcome)
     assert "**Result: FAILED: 2 output(s) changed; the checker found more (below).**" in text
     assert "| `book/grad.md` | executed | **2 changed** |" in text
     grad = text[text.index("### `book/grad.md`") :]
@@ -252,26 +256,30 @@ def test_outputs_that_print_the_versions_and_moved_trajectories_fail_nothing():
     execution = Execution(PAGES, PAGES, {}, [])
     versions = [*VERSIONS, Version("flax", "0.12.12", "0.12.10", True)]
     checker = Step(1, CHECK_OUT, checker_err(BANNERS))
-    outcome = Outcome(versions, execution, Step(0, "", ""), checker, canary.parse_checker(checker))
+    outcome = Outcome(
+        versions, execution, Step(0, "", ""), checker, canary_report.parse_checker(checker)
+    )
     assert outcome.passed
-    assert "**Result: everything passed.**" in canary.report(outcome)
+    assert "**Result: everything passed.**" in canary_report.report(outcome)
     # a finding the canary could not read (the count disagrees) fails, as does an orphan
     unread = Step(1, CHECK_OUT, checker_err(BANNERS).replace("2 problem(s)", "3 problem(s)"))
     assert not Outcome(
-        versions, execution, Step(0, "", ""), unread, canary.parse_checker(unread)
+        versions, execution, Step(0, "", ""), unread, canary_report.parse_checker(unread)
     ).passed
     orphan = Step(1, CHECK_OUT, checker_err(BANNERS, ORPHAN))
     assert not Outcome(
-        versions, execution, Step(0, "", ""), orphan, canary.parse_checker(orphan)
+        versions, execution, Step(0, "", ""), orphan, canary_report.parse_checker(orphan)
     ).passed
 
 
 def test_everything_passing_says_so():
     execution = Execution(PAGES, PAGES, {}, [])
     checker = Step(0, "output check (cpu): 99 cells match their recorded outputs\n", "")
-    outcome = Outcome(VERSIONS, execution, Step(0, "", ""), checker, canary.parse_checker(checker))
+    outcome = Outcome(
+        VERSIONS, execution, Step(0, "", ""), checker, canary_report.parse_checker(checker)
+    )
     assert outcome.passed
-    text = canary.report(outcome)
+    text = canary_report.report(outcome)
     assert "**Result: everything passed.**" in text and "###" not in text
 
 
@@ -317,7 +325,7 @@ def test_the_issue_follows_the_last_report(tmp_path, monkeypatch):
 def test_a_failure_dataclass_is_what_the_report_reads():
     failure = Failure(None, "", "RuntimeError: x", "report")
     execution = Execution(["book/a"], [], {"book/a": failure}, [])
-    text = canary.report(Outcome(VERSIONS, execution, None, None, None))
+    text = canary_report.report(Outcome(VERSIONS, execution, None, None, None))
     assert "| `book/a.md` | **FAILED** (a cell) | not checked |" in text
     assert "A cell failed to execute: `RuntimeError: x`" in text
     assert "Not run: no page executed." in text

@@ -4,17 +4,8 @@ import threading
 from types import SimpleNamespace
 
 from booktools.book import Paths
-from booktools.machine import (
-    CLOCKS,
-    LOCK_ENV,
-    NAMES_ENV,
-    MachineLock,
-    environment,
-    install,
-    is_timed,
-    names_in,
-    timing_names,
-)
+from booktools.cells import CLOCKS, is_timed, names_in, timing_names
+from booktools.machine import LOCK_ENV, NAMES_ENV, MachineLock, environment, install
 
 
 def test_timing_functions_are_found_through_the_calls_between_them(tmp_path):

@@ -1,5 +1,6 @@
-"""Two sets of records compared by the checker's rules (booktools.numerics_matrix --compare): the
-measurement behind a profile's tolerance."""
+"""Two sets of records compared by the checker's rules (booktools.record_comparison, which
+`python -m booktools.numerics_matrix --compare` runs): the measurement behind a profile's
+tolerance."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import subprocess
 import pytest
 import yaml
 
-from booktools import numerics_matrix as nm
+from booktools import numerics_matrix
+from booktools import record_comparison as rc
 
 
 def record(cells, glue=None):
@@ -51,7 +53,7 @@ FRONT_MATTER = {"book/x": {"output_check": {"trajectory": ["acc"], "volatile": [
 
 
 def test_only_numeric_floats_are_measured_and_the_rest_is_named():
-    comparison = nm.compare_records({"book/x": CPU}, {"book/x": GPU}, FRONT_MATTER)
+    comparison = rc.compare_records({"book/x": CPU}, {"book/x": GPU}, FRONT_MATTER)
     assert comparison.pages == ["book/x"]
     assert comparison.left_out == {"trajectory": 2, "exact": 1, "volatile": 1}
     assert comparison.versions == [
@@ -70,17 +72,17 @@ def test_only_numeric_floats_are_measured_and_the_rest_is_named():
 
 
 def test_the_tolerances_keep_a_margin_over_the_largest_move_and_cover_values_near_zero():
-    loss = nm.Move("book/x.md", "cell 2", "2.5528342723846436", "2.5528573989868164")
-    residual = nm.Move("book/x.md", "cell 3", "1e-08", "3e-08")  # near zero: atol's business
-    comparison = nm.RecordComparison(moves=[loss, residual])
+    loss = rc.Move("book/x.md", "cell 2", "2.5528342723846436", "2.5528573989868164")
+    residual = rc.Move("book/x.md", "cell 3", "1e-08", "3e-08")  # near zero: atol's business
+    comparison = rc.RecordComparison(moves=[loss, residual])
     assert comparison.largest() == residual and comparison.largest(atol=1e-6) == loss
     assert loss.relative == pytest.approx(9.06e-6, rel=1e-2)
     # 25 x 9.06e-6 = 2.3e-4, up to one digit: 3e-4; the residual stays within atol 1e-6.
     assert comparison.tolerances() == {"rtol": 3e-4, "atol": 1e-6}
     # A small value that moved more than atol sets rtol like any other.
-    jump = nm.Move("book/x.md", "cell 4", "0.001", "0.0011")
-    assert nm.RecordComparison(moves=[loss, jump]).tolerances() == {"rtol": 3.0, "atol": 1e-6}
-    assert nm._one_digit_up(9.5e-5) == 1e-4 and nm._one_digit_up(3.2e-3) == 4e-3
+    jump = rc.Move("book/x.md", "cell 4", "0.001", "0.0011")
+    assert rc.RecordComparison(moves=[loss, jump]).tolerances() == {"rtol": 3.0, "atol": 1e-6}
+    assert rc._one_digit_up(9.5e-5) == 1e-4 and rc._one_digit_up(3.2e-3) == 4e-3
 
 
 def test_records_are_read_from_a_folder_or_a_commit(tmp_path, capsys, monkeypatch):
@@ -99,11 +101,14 @@ def test_records_are_read_from_a_folder_or_a_commit(tmp_path, capsys, monkeypatc
     git("add", "-A")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "records")
     (tmp_path / "tests" / "golden" / "x.yml").write_text(yaml.safe_dump(GPU), encoding="utf-8")
-    assert nm.read_records(tmp_path, "HEAD:tests/golden") == {"book/x": CPU}
-    assert nm.read_records(tmp_path, "tests/golden") == {"book/x": GPU}
+    assert rc.read_records(tmp_path, "HEAD:tests/golden") == {"book/x": CPU}
+    assert rc.read_records(tmp_path, "tests/golden") == {"book/x": GPU}
     monkeypatch.setenv("JAXBOOK_ROOT", str(tmp_path))
     assert (
-        nm.main(["--compare", "HEAD:tests/golden", "tests/golden/gpu", "--pages-at", "HEAD"]) == 0
+        numerics_matrix.main(
+            ["--compare", "HEAD:tests/golden", "tests/golden/gpu", "--pages-at", "HEAD"]
+        )
+        == 0
     )
     out = capsys.readouterr().out
     assert out.startswith("records HEAD:tests/golden → tests/golden/gpu: 1 page(s) in both\n")

@@ -1,5 +1,5 @@
-"""What the output checker reads and records: executed notebooks summarised and normalised, and
-the YAML records (booktools.records)."""
+"""What the output checker reads and records: executed notebooks summarised and normalised
+(booktools.normalisation), and the YAML records (booktools.records)."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import sys
 import nbformat
 import pytest
 
-from booktools import records
+from booktools import normalisation, records
 from booktools.book import Paths
 from jaxbook.device_names import describe
 
@@ -25,7 +25,7 @@ ROOT = Paths.from_environment().root
     ],
 )
 def test_normalise(raw, normal):
-    assert records.normalise(raw, ROOT) == normal
+    assert normalisation.normalise(raw, ROOT) == normal
 
 
 @pytest.mark.parametrize(
@@ -35,19 +35,19 @@ def test_normalise(raw, normal):
 def test_a_device_as_the_pages_name_it_is_normalised(platform, kind):
     # device_description() and the normaliser take the form from one module: they cannot drift.
     printed = f"timed on {describe(platform, kind)}, 3 runs"
-    assert records.normalise(printed, ROOT) == "timed on <device>, 3 runs"
+    assert normalisation.normalise(printed, ROOT) == "timed on <device>, 3 runs"
 
 
 def test_the_book_folder_and_the_environment_become_placeholders(tmp_path):
     text = f"{tmp_path}/book/x.md and {sys.prefix}/lib/site.py"
-    assert records.normalise(text, tmp_path) == "<root>/book/x.md and <env>/lib/site.py"
+    assert normalisation.normalise(text, tmp_path) == "<root>/book/x.md and <env>/lib/site.py"
 
 
 def test_normalisation_is_the_same_under_every_hash_seed():
     # A virtual environment inside the repository: the longer path must be replaced first.
     code = (
-        "import sys; from pathlib import Path; from booktools import records; "
-        f"print(records.normalise({str(sys.prefix)!r} + '/lib/x.py ' + {str(ROOT)!r} + '/src', "
+        "import sys; from pathlib import Path; from booktools.normalisation import normalise; "
+        f"print(normalise({str(sys.prefix)!r} + '/lib/x.py ' + {str(ROOT)!r} + '/src', "
         f"Path({str(ROOT)!r})))"
     )
     seen = {

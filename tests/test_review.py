@@ -1,16 +1,20 @@
-"""The review of a change (booktools.review) on fixture notebooks; the fault suite runs it on a
-real two-commit change (tests/faults/test_review.py)."""
+"""The review of a change (booktools.review: what changed in review_changes, the Markdown and the
+figures' HTML in review_report, the base's build in review_base) on fixture notebooks; the fault
+suite runs it on a real two-commit change (tests/faults/test_review.py)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
-from booktools import cache, review
+from booktools import cache, review, review_base, review_changes, review_report
 from booktools.book import Paths
 
 NUMERICS = {"device": "cpu", "isa": "AVX512", "threads": 2, "cpu": "fixture"}
@@ -47,9 +51,9 @@ def reviewed(tmp_path, base_pages: dict, head_pages: dict, flags=None) -> tuple[
         executed = tmp_path / side
         for name, (cells, glue, front_matter) in pages.items():
             write_page(executed, name, cells, glue, **front_matter)
-        sides[side] = review.load_side(tmp_path, executed, None, tmp_path / "no-cache")
-    pages = review.review_book(sides["base"], sides["head"], flags or {})
-    return pages, review.render(pages, [], [], "the working tree", "base")
+        sides[side] = review_changes.load_side(tmp_path, executed, None, tmp_path / "no-cache")
+    pages = review_changes.review_book(sides["base"], sides["head"], flags or {})
+    return pages, review_report.render(pages, [], [], "the working tree", "base")
 
 
 STEADY = ([printed("print(sum(range(10)))", "45\n")], None, {})
@@ -169,14 +173,116 @@ def test_a_figure_drawn_again_at_another_time_has_not_changed(tmp_path):
     assert "nothing changed" in text
 
 
+def svg(body: str, drawn: str = "2026-11-30T15:24:12") -> str:
+    """An SVG as Matplotlib writes it: the time of drawing in its metadata."""
+    return f"<svg><metadata><dc:date>{drawn}</dc:date></metadata>{body}</svg>"
+
+
+def inlined(page: str) -> list[str]:
+    """The images of the figures' HTML, decoded from their data URIs."""
+    found = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
+    return [base64.b64decode(data).decode() for data in found]
+
+
+def test_a_changed_figure_is_shown_old_beside_new_in_html_the_report_links_to(tmp_path):
+    base = [
+        figure("plot(loss)", svg("<path d='M 0 0 L 1 1'/>"), "fig-page-loss", "The loss falls."),
+        figure("plot(same)", svg("<path d='M 5 5'/>"), "fig-page-same", "Same."),
+    ]
+    head = [
+        figure(
+            "plot(loss)",
+            svg("<path d='M 0 0 L 1 2'/>", "2026-12-01"),
+            "fig-page-loss",
+            "The loss falls.",
+        ),
+        figure("plot(same)", svg("<path d='M 5 5'/>", "2026-12-01"), "fig-page-same", "Same."),
+    ]
+    pages, _ = reviewed(tmp_path, {"page": (base, None, {})}, {"page": (head, None, {})})
+    paths = Paths.at(tmp_path / "repo")
+    output = paths.build / "review.md"
+    link = review.write_figures(paths, output, pages, "the working tree", "base")
+    assert link == review_report.FiguresLink(
+        "review/figures.html", "_build/review/figures.html", "review/figures.html"
+    )
+    page = (paths.build / "review" / "figures.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and 'id="book-page"' in page
+    assert "changed figure <code>fig-page-loss</code> (cell 1)" in page
+    # both images, the base's first, inlined: the file stands alone in CI's artifact
+    assert inlined(page) == [
+        base[0].outputs[0].data["image/svg+xml"],
+        head[0].outputs[0].data["image/svg+xml"],
+    ]
+    assert page.count('alt="The loss falls."') == 2
+    assert "fig-page-same" not in page, "redrawn, not changed"
+    assert 'src="http' not in page and "<link" not in page and "<script" not in page
+
+    text = review_report.render(pages, [], [], "the working tree", "base", link)
+    assert (
+        "The figures that changed, old and new side by side: [_build/review/figures.html]"
+        "(review/figures.html) (in CI: `review/figures.html` in the run's `site-and-reports` "
+        "artifact)."
+    ) in text
+    figures = text[text.index("**Figures:**") :]
+    assert "[this page in figures.html](review/figures.html#book-page)" in figures
+
+
+def test_new_and_removed_figures_are_shown_beside_nothing(tmp_path):
+    base = [figure("plot(old)", svg("<circle r='1'/>"), "fig-page-old", "Old.")]
+    head = [figure("plot(new)", svg("<circle r='2'/>"), "fig-page-new")]
+    pages, _ = reviewed(tmp_path, {"page": (base, None, {})}, {"page": (head, None, {})})
+    page = review_report.figures_html(pages, "the working tree", "base")
+    assert "new figure <code>fig-page-new</code> (cell 1)" in page
+    assert "removed figure <code>fig-page-old</code> (cell 1)" in page
+    assert page.count("no such figure") == 2 and "Alt text: NONE" in page
+    assert inlined(page) == [svg("<circle r='2'/>"), svg("<circle r='1'/>")]
+
+
+def test_a_figure_redrawn_with_other_svg_metadata_gives_no_figures_html(tmp_path):
+    def drawn(when: str):
+        return (
+            [figure("plot(loss)", svg("<path d='M 0 0'/>", when), "fig-page-loss", "L.")],
+            None,
+            {},
+        )
+
+    pages, _ = reviewed(tmp_path, {"page": drawn("2026-11-30")}, {"page": drawn("2026-12-01")})
+    paths = Paths.at(tmp_path / "repo")
+    stale = paths.build / "review" / "figures.html"  # an earlier review's
+    stale.parent.mkdir(parents=True)
+    stale.write_text("<!DOCTYPE html>", encoding="utf-8")
+    assert review.write_figures(paths, paths.build / "review.md", pages, "head", "base") is None
+    assert not stale.exists()
+    text = review_report.render(pages, [], [], "the working tree", "base", None)
+    assert "figures.html" not in text and "nothing changed" in text
+
+
+def test_ci_uploads_the_figures_html_in_the_artifact_the_report_names():
+    workflow = yaml.safe_load(
+        (Paths.from_environment().root / ".github" / "workflows" / "ci.yml").read_text("utf-8")
+    )
+    steps = [s for job in workflow["jobs"].values() for s in job.get("steps", [])]
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["with"]["name"] == review_report.ARTIFACT
+    uploaded = upload["with"]["path"].split()
+    assert "_build/review/figures.html" in uploaded
+    # the artifact holds _build (the paths' common folder): the report names review/...
+    assert all(p.startswith("_build/") for p in uploaded)
+    # and the job summary links the artifact itself when there are figures to see
+    link = next(s for s in steps if "figures.html" in s.get("run", ""))
+    url = link["env"]["ARTIFACT_URL"]
+    assert url == "${{ steps." + upload["id"] + ".outputs.artifact-url }}"
+    assert "GITHUB_STEP_SUMMARY" in link["run"] and "pull_request" in link["if"]
+
+
 def test_time_and_weight_are_shown_only_when_they_move_beyond_a_rebuild(tmp_path):
     def page(seconds, weight):
-        return review.PageReview("book/p", seconds=seconds, weight=weight)
+        return review_changes.PageReview("book/p", seconds=seconds, weight=weight)
 
     assert not page((10.0, 12.0), (700_000, 700_400)).noteworthy
     assert page((10.0, 20.0), (700_000, 700_400)).time_moved
     assert page((10.0, 10.0), (700_000, 720_000)).weight_moved
-    text = review.render([page((10.0, 20.0), (700_000, 720_000))], [], [], "head", "base")
+    text = review_report.render([page((10.0, 20.0), (700_000, 720_000))], [], [], "head", "base")
     assert "Execution 10.0 s → 20.0 s (**moved**)" in text
     assert "weight 700.0 kB → 720.0 kB (+20,000 bytes) (**moved**)" in text
 
@@ -195,10 +301,10 @@ def test_page_weight_counts_the_html_and_the_local_files_it_names(tmp_path):
         '<img src="../_images/f.svg" alt="A figure."><img src="../_images/f.svg">'
     )
     (site / "book" / "p.html").write_text(html)
-    weight, without_alt = review.page_weight(site, "book/p")
+    weight, without_alt = review_changes.page_weight(site, "book/p")
     assert weight == len(html) + 100 + 200 + 300
     assert without_alt == ["../_images/f.svg"]
-    assert review.page_weight(site, "book/missing") == (None, [])
+    assert review_changes.page_weight(site, "book/missing") == (None, [])
 
 
 def test_what_the_checker_flags_shows_a_page_that_did_not_change(tmp_path):
@@ -228,10 +334,10 @@ def repository(tmp_path) -> Paths:
 
 
 def test_an_unknown_base_is_not_a_commit(repository):
-    assert review.resolve_commit(repository.root, "no-such-commit") is None
-    assert review.resolve_commit(repository.root, "HEAD") is not None
+    assert review_base.resolve_commit(repository.root, "no-such-commit") is None
+    assert review_base.resolve_commit(repository.root, "HEAD") is not None
     note = "`no-such-commit` is not a commit of this repository"
-    text = review.render([], [note], [], "head", None)
+    text = review_report.render([], [note], [], "head", None)
     assert "with no base to compare with" in text and f"> {note}" in text
 
 
@@ -245,17 +351,19 @@ def fake_build(output: str, succeeds: bool):
 
 
 def test_a_base_that_does_not_build_is_said_in_one_line(repository, monkeypatch):
-    monkeypatch.setattr(review, "run_build", fake_build("Traceback\nBUILD FAILED: boom", False))
-    built, notes, _ = review.build_base(repository, "HEAD", site=False)
+    monkeypatch.setattr(
+        review_base, "run_build", fake_build("Traceback\nBUILD FAILED: boom", False)
+    )
+    built, notes, _ = review_base.build_base(repository, "HEAD", site=False)
     assert built is None
     (note,) = notes
     assert "does not build (BUILD FAILED: boom;" in note and "reported alone" in note
-    assert not review.base_paths(repository).root.exists(), "the worktree is removed"
+    assert not review_base.base_paths(repository).root.exists(), "the worktree is removed"
 
 
 def test_a_base_without_executed_notebooks_is_said_in_one_line(repository, monkeypatch):
-    monkeypatch.setattr(review, "run_build", fake_build("cache: 0 page(s) executed", True))
-    built, notes, _ = review.build_base(repository, "HEAD", site=False)
+    monkeypatch.setattr(review_base, "run_build", fake_build("cache: 0 page(s) executed", True))
+    built, notes, _ = review_base.build_base(repository, "HEAD", site=False)
     assert built is None
     (note,) = notes
     assert "left no executed notebooks" in note and "reported alone" in note
@@ -266,11 +374,13 @@ def test_a_damaged_cache_is_said_in_one_line(tmp_path, capsys):
     damaged.mkdir()
     (damaged / "global.db").write_bytes(b"this is not sqlite")
     cache.open_cache(damaged)  # what a build prints when it meets a damaged cache
-    (note,) = review.build_notes(capsys.readouterr().out, "base")
+    (note,) = review_base.build_notes(capsys.readouterr().out, "base")
     assert "could not be read" in note and "every page executed" in note
 
 
 def test_a_cache_from_another_environment_is_said_in_one_line():
-    (note,) = review.build_notes("cache: 9 page(s) executed, 0 taken from the cache", "base")
+    (note,) = review_base.build_notes("cache: 9 page(s) executed, 0 taken from the cache", "base")
     assert "all 9 of its pages were executed" in note
-    assert review.build_notes("cache: 1 page(s) executed, 8 taken from the cache", "base") == []
+    assert (
+        review_base.build_notes("cache: 1 page(s) executed, 8 taken from the cache", "base") == []
+    )

@@ -57,16 +57,18 @@ def test_read_only_by_default_and_no_pull_request_target(path):
 
 
 # Every job that may do more than read the repository, and exactly what more: the deploy jobs,
-# and the link check and the canary, which keep their tracking issues.
+# the link check and the canary, which keep their tracking issues, and the job that pushes the
+# regenerated locks to Dependabot's pull requests.
 WIDER_PERMISSIONS = {
     ("publish.yml", "deploy"): {"pages": "write", "id-token": "write"},
     ("publish.yml", "notebooks"): {"contents": "write"},
     ("linkcheck.yml", "linkcheck"): {"contents": "read", "issues": "write"},
     ("canary.yml", "canary"): {"contents": "read", "issues": "write"},
+    ("relock.yml", "push"): {"contents": "write"},
 }
 
 
-def test_only_deploy_jobs_and_the_link_check_get_wider_permissions():
+def test_only_the_jobs_named_here_get_wider_permissions():
     for path in WORKFLOWS:
         for name, job in load(path)["jobs"].items():
             if "permissions" in job:
@@ -140,3 +142,47 @@ def test_pull_requests_get_the_review_in_their_job_summary():
     assert "_build/review.md" in summary["run"] and "pull_request" in summary["if"]
     upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-"))
     assert "_build/review.md" in upload["with"]["path"]
+
+
+DEPENDABOT = "github.event.pull_request.user.login == 'dependabot[bot]'"
+SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+def test_dependabot_proposes_grouped_weekly_updates_and_holds_jupyter_book_below_2():
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    updates = {update["package-ecosystem"]: update for update in config["updates"]}
+    assert set(updates) == {"github-actions", "pip"}
+    for update in updates.values():
+        assert update["directory"] == "/" and update["schedule"]["interval"] == "weekly"
+        assert [group["patterns"] for group in update["groups"].values()] == [["*"]]
+    held = {rule["dependency-name"]: rule["versions"] for rule in updates["pip"]["ignore"]}
+    assert held == {"jupyter-book": [">=2"]}  # the book is a Jupyter Book 1 (ARCHITECTURE.md)
+
+
+def test_the_locks_of_dependabots_pull_requests_are_regenerated_where_nothing_else_writes():
+    workflow = load(ROOT / ".github" / "workflows" / "relock.yml")
+    # every file from which `make lock` resolves, and only on pull requests
+    assert set(workflow["on"]) == {"pull_request"}
+    assert set(workflow["on"]["pull_request"]["paths"]) == {
+        "requirements.txt",
+        "requirements-installer.in",
+        "requirements-reader.in",
+        "pyproject.toml",
+    }
+    jobs = workflow["jobs"]
+    for job in jobs.values():  # Dependabot's pull requests from this repository, nothing else
+        assert DEPENDABOT in job["if"] and SAME_REPOSITORY in job["if"]
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+                assert step["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
+    relock, push = jobs["relock"], jobs["push"]
+    assert "permissions" not in relock  # the workflow's read-only token
+    assert any(step.get("run", "").startswith("make lock") for step in relock["steps"])
+    # the job that can write runs no code of the repository: it copies the two locks, commits
+    # and pushes them
+    assert push["needs"] == "relock" and "needs.relock.outputs.changed == 'true'" in push["if"]
+    runs = "\n".join(step.get("run", "") for step in push["steps"])
+    assert "make" not in runs.split() and "python" not in runs and "pip" not in runs
+    assert "requirements.lock" in runs and ".binder/requirements.txt" in runs
+    assert "${{" not in runs, "the branch reaches the script through the environment"

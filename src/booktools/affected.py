@@ -43,6 +43,7 @@ CONTENT = (
     "tests/numerics/gpu-verified.yml",
     "README.md",
     "CONTRIBUTING.md",
+    "ARCHITECTURE.md",  # its code map is checked by a unit test, which a fast plan runs
 )
 TOOLING_SUITES = ("portability", "faults")
 VERIFIED = ("tests/numerics/verified.yml", "tests/numerics/gpu-verified.yml")

@@ -28,6 +28,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from booktools.cells import as_python, is_timed, timing_names  # stdlib only, as this module
+
 PACKAGE = "jaxbook"  # the package the pages import, in src/
 SOURCE_SUFFIXES = (".md", ".ipynb")
 
@@ -149,13 +151,6 @@ class Paths:
 
 
 # --------------------------------------------------------------------------- code
-
-
-def as_python(cell_source: str) -> str:
-    """A code cell as plain Python: IPython magics (``%xmode``, ``!pip``) become calls."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager().transform_cell(cell_source)
 
 
 def imported_modules(source: str) -> set[str]:
@@ -300,9 +295,8 @@ class Page:
     @functools.cached_property
     def timed_cells(self) -> list[int]:
         """The indices (among the code cells) of the cells that time code: they run with the
-        machine to themselves (:mod:`booktools.machine`)."""
-        from booktools.machine import is_timed, timing_names
-
+        machine to themselves (:mod:`booktools.machine`); what counts as a clock is
+        :mod:`booktools.cells`."""
         names = timing_names(self.package_dir)
         return [i for i, cell in enumerate(self.code_cells) if is_timed(cell.source, names)]
 

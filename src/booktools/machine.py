@@ -8,8 +8,9 @@ lock on the machine before it runs and gives it back after it ran (and after the
 dispatched to XLA is done): a *timed* cell takes it exclusively, any other cell shares it.
 
 A cell is timed when its code names a clock (``perf_counter``, ``%timeit``, ...) or a function
-of ``jaxbook`` that reads one, directly or through other functions (:func:`timing_names`; a
-name is enough, so this errs towards timed, which costs only parallelism).
+of ``jaxbook`` that reads one, directly or through other functions
+(:func:`booktools.cells.timing_names`; a name is enough, so this errs towards timed, which costs
+only parallelism).
 
 The lock is two files under the build folder, locked with ``flock``: ``machine.lock``, shared
 or exclusive, and ``machine.turnstile``, which a timed cell holds from the moment it asks, and
@@ -19,82 +20,20 @@ new cell starts, so it cannot be starved.
 
 from __future__ import annotations
 
-import ast
 import fcntl
-import functools
 import json
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from booktools.cells import CLOCKS, is_timed, timing_names
+
 if TYPE_CHECKING:
     from booktools.book import Paths
 
 LOCK_ENV = "JAXBOOK_MACHINE_LOCK"  # the folder of the lock files; unset: no locking
 NAMES_ENV = "JAXBOOK_TIMED_NAMES"  # JSON list of the names that make a cell timed
-CLOCKS = frozenset(
-    {
-        "perf_counter",
-        "perf_counter_ns",
-        "monotonic",
-        "monotonic_ns",
-        "process_time",
-        "time_ns",
-        "timeit",
-        "repeat",  # timeit.repeat
-    }
-)
-TIMING_MAGICS = frozenset({"time", "timeit"})  # %time, %timeit, %%time, %%timeit
-
-
-def names_in(source: str) -> set[str]:
-    """Every name and attribute ``source`` mentions, and the IPython magics it runs (code as
-    :func:`booktools.book.as_python` translates it)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in {"run_line_magic", "run_cell_magic"}
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value in TIMING_MAGICS
-        ):
-            names.add("timeit")  # a timing magic counts as a clock
-    return names
-
-
-@functools.cache
-def timing_names(package_dir: Path) -> frozenset[str]:
-    """The clocks, and the names of the functions (and methods) of the package that read a
-    clock, directly or by calling another such function."""
-    bodies: dict[str, set[str]] = {}
-    for path in sorted(package_dir.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                bodies.setdefault(node.name, set()).update(names_in(ast.unparse(node)))
-    timed = set(CLOCKS)
-    while True:
-        more = {name for name, used in bodies.items() if name not in timed and used & timed}
-        if not more:
-            return frozenset(timed)
-        timed |= more
-
-
-def is_timed(cell_source: str, timed_names: frozenset[str] | set[str]) -> bool:
-    from booktools.book import as_python
-
-    return bool(names_in(as_python(cell_source)) & timed_names)
 
 
 def environment(paths: Paths) -> dict[str, str]:

@@ -4,8 +4,9 @@ An executed notebook (``_build/jupyter_execute/<page>.ipynb``, written by
 :func:`booktools.cache.export_executed`) is read into an :class:`ExecutedPage`: its code cells,
 each with a *summary* of its outputs (stream text, ``text/plain`` results, the MIME types of
 rich outputs, the type and first line of an error), and its glued values, all normalised
-(:func:`normalise`). A cell is keyed by its ``label`` metadata if it has one, else by a hash of
-its source, so editing one cell does not disturb the others.
+(:func:`booktools.normalisation.normalise`: what differs between runs and machines without
+being a change is taken out). A cell is keyed by its ``label`` metadata if it has one, else by
+a hash of its source, so editing one cell does not disturb the others.
 
 :class:`GoldenRecords` are the YAML files under ``tests/golden/`` that record those summaries,
 one per page and profile (CPU records in ``tests/golden/``, GPU records in
@@ -23,7 +24,6 @@ import dataclasses
 import hashlib
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import yaml
 
 from booktools import numerics
 from booktools.book import Paths
-from jaxbook import device_names
+from booktools.normalisation import normalise
 
 BOOK_PREFIX = "book/"
 VOLATILE_TAG = "volatile-output"
@@ -44,40 +44,10 @@ class CheckerError(Exception):
     """A problem with the checker's inputs (no build, a malformed file): never a pass."""
 
 
-# --------------------------------------------------------------------------- normalisation
-
 # A number in printed text: not part of a name (`float32`) or of a longer number.
 NUMBER = re.compile(
     r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w])|(?<!\w)-?(?:nan|inf)(?!\w)"
 )
-
-_NORMALISERS: list[tuple[re.Pattern[str], str]] = [
-    # Device names differ between machines, not between correct and wrong outputs.
-    (re.compile(r"\b(?:Cpu|Cuda|Gpu|Rocm|Tpu)Device\(id=(\d+)\)"), r"Device(id=\1)"),
-    (re.compile(r"\b(?:cpu|cuda|gpu|rocm|tpu)\(id=(\d+)\)"), r"device(id=\1)"),
-    (re.compile(r"\bTFRT_CPU_(\d+)\b"), r"device_\1"),
-    (device_names.PATTERN, "<device>"),  # jaxbook.provenance.device_description()
-    # Object addresses change on every run.
-    (re.compile(r"\b0x[0-9a-fA-F]{6,}\b"), "0x…"),
-]
-
-
-def _path_replacements(root: Path) -> list[tuple[str, str]]:
-    """Build paths and their placeholders, longest first: a virtual environment inside the
-    repository is ``<env>``, not ``<root>/.venv``, whatever the order of a set would be."""
-    paths = {str(Path(sys.prefix)): "<env>", str(root): "<root>"}
-    return sorted(paths.items(), key=lambda item: len(item[0]), reverse=True)
-
-
-def normalise(text: str, root: Path) -> str:
-    """Remove what legitimately differs between runs and machines (the book's folder ``root``,
-    the Python environment, device names, addresses); strip trailing spaces."""
-    for path, placeholder in _path_replacements(root):
-        text = text.replace(path, placeholder)
-    for pattern, replacement in _NORMALISERS:
-        text = pattern.sub(replacement, text)
-    return "\n".join(line.rstrip() for line in text.splitlines())
-
 
 # --------------------------------------------------------------------------- executed pages
 
