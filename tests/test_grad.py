@@ -283,3 +283,92 @@ def test_saved_residuals_shrink_under_checkpoint():
         jax.grad(lambda x: deep(ws, x))(x),
         rtol=1e-6,
     )
+
+
+# --------------------------------------------------------------------------- Newton steps
+
+
+def test_newton_and_newton_cg_solve_a_quadratic_in_one_step():
+    matrix = jnp.array([[3.0, 1.0], [1.0, 2.0]])
+    target = jnp.array([1.0, -2.0])
+
+    def quadratic(x):
+        return 0.5 * (x - target) @ matrix @ (x - target)
+
+    for method in (grad.newton, grad.newton_cg):
+        path = method(quadratic, jnp.zeros(2), steps=2)
+        assert len(path) == 3
+        np.testing.assert_allclose(path[1], target, rtol=1e-5, atol=1e-5)
+
+
+def test_newton_cg_follows_newton_on_rosenbrock():
+    def rosenbrock(ab):
+        return (1 - ab[0]) ** 2 + 100 * (ab[1] - ab[0] ** 2) ** 2
+
+    start = jnp.array([-1.2, 1.0])
+    exact, cg = grad.newton(rosenbrock, start, 6), grad.newton_cg(rosenbrock, start, 6)
+    np.testing.assert_allclose(exact[-1], [1.0, 1.0], atol=1e-4)
+    np.testing.assert_allclose(cg[-1], exact[-1], atol=1e-3)
+
+
+# --------------------------------------------------------------------------- tables and figures
+
+
+def test_annealing_table_has_one_row_per_block_and_a_float64_column():
+    x_in, y = grad.lecture_inputs()
+    rates = grad.learning_rates(0.1, 1000, anneal_every=50, factor=0.75)
+    _, losses = grad.gradient_descent(grad.rms_error, x_in, y, rates)
+    lines = grad.annealing_table(rates, np.asarray(losses), x_in, y).splitlines()
+    assert lines[0].split() == ["block", "λ/n", "lecture", "float32", "here", "float64"]
+    assert len(lines) == 21
+    block, bound, lecture, here, exact = lines[1].split()
+    assert block == "0" and float(bound) == pytest.approx(0.1 / 3, rel=1e-3)
+    assert float(lecture) == pytest.approx(grad.LECTURE_ANNEALED_LOSSES[0], rel=1e-4)
+    assert float(here) == pytest.approx(float(exact), rel=1e-4)
+
+
+def test_mean_squared_error_is_smooth_at_the_target():
+    x_in, y = grad.lecture_inputs()
+    assert float(grad.mean_squared_error(x_in, y)) == pytest.approx(
+        float(grad.rms_error(x_in, y)) ** 2, rel=1e-6
+    )
+    np.testing.assert_array_equal(jax.grad(grad.mean_squared_error)(y, y), jnp.zeros(3))
+
+
+class _Timing:
+    def __init__(self, median):
+        self.median = median
+
+
+def test_plot_jacobian_timings_draws_a_bar_per_case_and_mode():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    timings = {
+        (case, mode): _Timing(1e-6 * (i + 1))
+        for i, (case, mode) in enumerate(
+            [("tall", "jacfwd"), ("tall", "jacrev"), ("wide", "jacfwd"), ("wide", "jacrev")]
+        )
+    }
+    (ax,) = grad.plot_jacobian_timings(timings).axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["tall", "wide"]
+    assert sorted(p.get_height() for p in ax.patches) == pytest.approx([1, 2, 3, 4])
+    assert ax.get_yscale() == "log"
+
+
+def test_plot_descents_and_plot_line_fit():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rates = grad.learning_rates(0.1, 1000, anneal_every=50, factor=0.75)
+    fig = grad.plot_descents(np.ones(200), np.ones(1000), rates, np.ones(1000))
+    (ax,) = fig.axes
+    assert len(ax.lines) == 6 and len(ax.lines[0].get_xdata()) == 200
+    np.testing.assert_allclose(ax.lines[4].get_ydata(), rates / 3)
+
+    x, y = grad.make_line_data(jax.random.key(0))
+    fits = {"a": ([2.0, -1.0], np.ones(5)), "b": ([1.0, 0.0], np.ones(5))}
+    ax_fit, ax_loss = grad.plot_line_fit(x, y, fits).axes
+    assert [t.get_text() for t in ax_loss.get_legend().get_texts()] == ["a", "b"]
+    assert ax_fit.get_legend().get_texts()[1].get_text() == "y = 2x − 1"
+    np.testing.assert_allclose(ax_fit.lines[2].get_ydata(), [-3.0, 1.0])

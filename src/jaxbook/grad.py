@@ -1,7 +1,8 @@
 """Chapter "grad": the lecture's RMS-error descent, a finite-difference check, the talk's
 linear-regression training loop (hand-written SGD and its Optax twin), a small MLP, and the
-tools beyond grad: Jacobians from jvp and vjp, Hessian-vector products, custom derivative
-rules and what reverse mode saves."""
+tools beyond grad: Jacobians from jvp and vjp, Hessian-vector products and Newton steps built
+on them, custom derivative rules and what reverse mode saves; and the page's tables and
+figures."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import jax
 import jax.ad_checkpoint
 import jax.numpy as jnp
+import jax.scipy.sparse.linalg
 import numpy as np
 import optax
 
@@ -41,6 +43,12 @@ LECTURE_ANNEALED_X = (4.142728e-05, 4.999917e00, 9.999779e00)
 def rms_error(x: jax.Array, y: jax.Array) -> jax.Array:
     """The lecture's loss: root mean square of ``x - y``."""
     return jnp.sqrt(jnp.mean((x - y) ** 2))
+
+
+def mean_squared_error(x: jax.Array, y: jax.Array) -> jax.Array:
+    """The smooth alternative: the mean of ``(x - y) ** 2``, a bowl where the RMS error is a
+    cone."""
+    return jnp.mean((x - y) ** 2)
 
 
 def lecture_inputs() -> tuple[jax.Array, jax.Array]:
@@ -225,6 +233,38 @@ def hvp(f: Callable[[jax.Array], jax.Array], x: jax.Array, v: jax.Array) -> jax.
     return jax.jvp(jax.grad(f), (x,), (v,))[1]
 
 
+def newton(h: Callable[[jax.Array], jax.Array], x0: jax.Array, steps: int) -> list[jax.Array]:
+    """``steps`` Newton steps ``x <- x - H(x)^-1 grad h(x)`` from ``x0``; returns every
+    iterate, ``x0`` first (the solution of the page's exercise grad-ex-newton)."""
+
+    @jax.jit  # one compiled step instead of re-tracing the Hessian every time
+    def step(x):
+        return x - jnp.linalg.solve(jax.hessian(h)(x), jax.grad(h)(x))
+
+    xs = [x0]
+    for _ in range(steps):
+        xs.append(step(xs[-1]))
+    return xs
+
+
+def newton_cg(h: Callable[[jax.Array], jax.Array], x0: jax.Array, steps: int) -> list[jax.Array]:
+    """:func:`newton` without forming the Hessian: conjugate gradients solve each Newton system
+    from Hessian-vector products (:func:`hvp`)."""
+
+    @jax.jit
+    def step(x):
+        def hessian_times(v):
+            return hvp(h, x, v)
+
+        direction, _ = jax.scipy.sparse.linalg.cg(hessian_times, jax.grad(h)(x))
+        return x - direction
+
+    xs = [x0]
+    for _ in range(steps):
+        xs.append(step(xs[-1]))
+    return xs
+
+
 @jax.custom_jvp
 def safe_norm(x: jax.Array) -> jax.Array:
     """The Euclidean norm of ``x``, with derivative 0 at ``x = 0`` instead of ``nan``."""
@@ -270,3 +310,123 @@ def saved_residuals(f: Callable[..., jax.Array], *args: Any) -> list[str]:
         re.sub(r" from \S+:\d+(?::\d+)? \((\w+)\)$", r" in \1", line)
         for line in buffer.getvalue().splitlines()
     ]
+
+
+# --------------------------------------------------------------------------- tables and figures
+
+
+def annealing_table(
+    rates: np.ndarray, losses32: np.ndarray, x0: jax.Array, target: jax.Array, every: int = 50
+) -> str:
+    """The annealed descent at the end of each block of ``every`` steps, one row per block: the
+    size of one step on the RMS error (``λ/n``), the loss the lecture printed, the loss of the
+    float32 run here (``losses32``) and that of the same descent run again in float64."""
+    with jax.enable_x64(True):
+        _, losses64 = gradient_descent(
+            rms_error, x0.astype(jnp.float64), target.astype(jnp.float64), jnp.asarray(rates)
+        )
+        losses64 = np.asarray(losses64)
+    header = f"{'block':>5} {'λ/n':>10} {'lecture':>12} {'float32 here':>13} {'float64':>12}"
+    last = slice(every - 1, None, every)
+    rows = zip(
+        rates[last] / x0.size,
+        LECTURE_ANNEALED_LOSSES,
+        losses32[last],
+        losses64[last],
+        strict=True,
+    )
+    return "\n".join(
+        [header]
+        + [
+            f"{block:>5} {bound:10.3e} {theirs:12.5e} {here:13.5e} {exact:12.5e}"
+            for block, (bound, theirs, here, exact) in enumerate(rows)
+        ]
+    )
+
+
+def plot_jacobian_timings(timings: dict[tuple[str, str], Any]):
+    """Grouped bars on a log axis: the median time per Jacobian of ``jacfwd`` and ``jacrev``
+    for each case, from ``{(case, mode): Timing}``; returns the figure."""
+    from jaxbook.plotting import new_figure
+
+    cases = list(dict.fromkeys(case for case, _ in timings))
+    fig, ax = new_figure()
+    for offset, mode in [(-0.2, "jacfwd"), (0.2, "jacrev")]:
+        medians = [timings[case, mode].median * 1e6 for case in cases]
+        ax.bar(np.arange(len(cases)) + offset, medians, width=0.4, label=mode)
+    ax.set_xticks(np.arange(len(cases)), cases)
+    ax.set_yscale("log")
+    ax.set_ylabel("time per Jacobian (µs, log scale)")
+    ax.set_title("Jacobian of tanh(W sin v), jit-compiled")
+    ax.legend(title="mode")
+    return fig
+
+
+def plot_descents(
+    plain_losses: np.ndarray,
+    annealed_losses: np.ndarray,
+    annealed_rates: np.ndarray,
+    mse_losses: np.ndarray,
+    n: int = 3,
+):
+    """The lecture's plain and annealed descents on the RMS error (the annealed one's loss at
+    the end of each block of 50 steps marked, beside what the lecture printed), the size of one
+    step ``λ/n`` as a dashed staircase, and the square root of a fixed-step descent on the
+    squared error, on one log axis; returns the figure."""
+    from jaxbook.plotting import new_figure
+
+    steps = np.arange(1, len(annealed_losses) + 1)
+    block_ends = slice(49, None, 50)
+    fig, ax = new_figure(figsize=(5.6, 5.4))
+    ax.plot(steps[: len(plain_losses)], plain_losses, label="plain, λ = 0.05 (lecture)")
+    ax.plot(steps, annealed_losses, lw=0.5, alpha=0.6, color="C1")
+    annealed_label = "annealed, λ = 0.1 × 0.75 every 50 (lecture)"
+    ax.plot(
+        steps[block_ends], annealed_losses[block_ends], "o-", color="C1", ms=4, lw=1,
+        label=annealed_label,
+    )  # fmt: skip
+    ax.plot(
+        steps[block_ends], LECTURE_ANNEALED_LOSSES, "x", color="C3", label="printed by the lecture"
+    )
+    ax.plot(steps, annealed_rates / n, "k--", lw=1, label="one step, λ/n")
+    ax.plot(steps, np.sqrt(mse_losses), color="C2", lw=1, label="fixed λ = 0.05 on squared error")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("RMS error (units of x, log scale)")
+    fig.legend(loc="outside lower center")
+    return fig
+
+
+def plot_line_fit(
+    x: jax.Array,
+    y: jax.Array,
+    fits: dict[str, tuple[Params, np.ndarray]],
+    slope=2.0,
+    intercept=-1.0,
+):
+    """The data with the line they came from and each fitted line (top), and each fit's loss
+    per step on a log axis (bottom), from ``{name: (params, losses)}``; returns the figure."""
+    from jaxbook.plotting import new_figure
+
+    fig, (ax_fit, ax_loss) = new_figure(nrows=2)
+    ax_fit.plot(x, y, ".", color="0.6", label="data")
+    grid = jnp.linspace(-1, 1, 2)
+    sign = "−" if intercept < 0 else "+"
+    ax_fit.plot(
+        grid,
+        slope * grid + intercept,
+        "k--",
+        lw=1,
+        label=f"y = {slope:g}x {sign} {abs(intercept):g}",
+    )
+    for (name, (params, losses)), style in zip(fits.items(), ["-", ":", "-.", "--"], strict=False):
+        ax_fit.plot(grid, linear_model(params, grid), style, label=name)
+        ax_loss.plot(np.arange(len(losses)), losses, label=name)
+    ax_fit.set_xlabel("x (arbitrary units)")
+    ax_fit.set_ylabel("y (arbitrary units)")
+    ax_fit.legend()
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("MSE loss (y units², log scale)")
+    ax_loss.legend()
+    return fig
