@@ -248,3 +248,31 @@ def test_lax_map_gives_vmap_s_result_with_less_memory(wide):
     vmap_temp, map_temp, chunk_temp = (m["temp"] for m in memory)
     assert vmap_temp >= 64 * 256 * 4
     assert map_temp < chunk_temp < vmap_temp
+
+
+def test_global_mean_refuses_an_array_not_placed_on_the_mesh():
+    # The page says so in prose: shard_map with the mesh's explicit axes does not move an
+    # array that lives whole on one device, it asks for jax.device_put or jax.reshard.
+    mesh = vm.cpu_mesh(1)
+    values = jnp.arange(16.0)
+    with pytest.raises(ValueError, match="reshard"):
+        vm.global_mean(mesh)(jax.device_put(values, jax.devices("cpu")[0]))
+    assert float(vm.global_mean(mesh)(vm.shard_rows(values, mesh))) == pytest.approx(7.5)
+
+
+def test_plot_batching_timings_colours_eager_and_jit():
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+    class Timing:
+        def __init__(self, name, median):
+            self.name, self.median, self.spread = name, median, median / 10
+
+    timings = [Timing(f"t{i}", 1e-5 * (i + 1)) for i in range(6)]
+    (ax,) = vm.plot_batching_timings(timings).axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"t{i}" for i in range(6)]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == pytest.approx([10, 20, 30, 40, 50, 60])
+    assert ax.patches[0].get_facecolor() != ax.patches[3].get_facecolor()
+    assert ax.get_xscale() == "log"
