@@ -315,3 +315,48 @@ def test_fit_shallow_masks_units_and_wider_fits_better():
     )
     again = mb.fit_shallow(jax.random.key(0), x, y, widths=(1, 8), steps=300, learning_rate=0.05)
     np.testing.assert_array_equal(fits["A"], again["A"])
+
+
+# --------------------------------------------------------------------------- the page's pictures
+
+
+def test_least_squares_classifier_separates_linearly_separable_points():
+    x = np.array([[-2.0, 0.0], [-1.0, 1.0], [1.0, -1.0], [2.0, 0.5]], dtype=np.float32)
+    labels = np.array([0, 0, 1, 1])
+    a = mb.least_squares_classifier(x, labels)
+    assert a.shape == (2, 3)
+    np.testing.assert_array_equal(mb.with_constant(x)[:, 2], np.ones(4))
+    np.testing.assert_array_equal(jnp.argmax(mb.with_constant(x) @ a.T, axis=1), labels)
+
+
+def test_page_figures_draw_what_they_say():
+    fig = mb.plot_activations(np.linspace(-4, 4, 9))
+    assert len(fig.axes[0].lines) == 3
+
+    image = np.zeros((4, 4, 3))
+    image_ax, vector_ax = mb.plot_image_as_vector(image, image.reshape(-1), shown=10).axes
+    assert image_ax.get_title() == "4 × 4 × 3 image"
+    assert len(vector_ax.lines[0].get_ydata()) == 10
+
+    x = np.array([[0.0, 0.1], [1.0, 1.0]], dtype=np.float32)
+    (ax,) = mb.plot_rings(lambda p: (p[:, 0] > 0.5).astype(int), x, np.array([0, 1]), "t").axes
+    assert ax.get_title() == "t" and len(ax.collections) >= 2
+
+    widths = (1, 2, 4)
+    fit_ax, error_ax = mb.plot_fits_by_width(
+        np.arange(3.0), np.arange(3.0), np.ones((3, 3)), widths, np.array([1.0, 0.5, 0.1]), 2.0
+    ).axes
+    assert len(fit_ax.lines) == 3  # the target, widths 2 and 4
+    assert error_ax.get_xscale() == "log"
+
+    def bowl(theta):
+        return 0.5 * (theta[0] ** 2 + 10 * theta[1] ** 2)
+
+    paths = {"a": np.array([[1.0, 1.0], [0.5, 0.1], [0.1, 0.0]])}
+    loss_ax, path_ax = mb.plot_descent_paths(bowl, paths, {"a": 0.1}, shown_steps=1).axes
+    np.testing.assert_allclose(loss_ax.lines[0].get_ydata(), [5.5, 0.175, 0.005])
+    assert len(path_ax.lines[0].get_xdata()) == 2
+
+    confusion = np.array([[3, 1], [0, 4]])
+    (ax,) = mb.plot_confusion(confusion).axes
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "3", "4"]

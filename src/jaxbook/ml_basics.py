@@ -134,6 +134,19 @@ def accuracy(params: Params, x: jax.Array, labels: jax.Array) -> jax.Array:
     return jnp.mean(predict(params, x) == labels)
 
 
+def with_constant(x: jax.Array) -> jax.Array:
+    """``x`` (one example per row) with a column of ones appended, so that ``A x`` includes an
+    offset (a bias)."""
+    return jnp.hstack([x, jnp.ones((len(x), 1))])
+
+
+def least_squares_classifier(x: np.ndarray, labels: np.ndarray, k: int = 2) -> jax.Array:
+    """The ``A`` (``k × (features + 1)``) that makes ``A`` times :func:`with_constant` of each
+    row closest, in least squares, to the one-hot label: the linear model's closed form."""
+    a_transposed, *_ = np.linalg.lstsq(with_constant(x), jax.nn.one_hot(labels, k), rcond=None)
+    return jnp.asarray(a_transposed.T)
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -302,6 +315,107 @@ def plot_histories(histories: dict[str, History]):
     loss_ax.set_title("solid: training set, dashed: validation set")
     acc_ax.set(xlabel="step", ylabel="validation accuracy (%)")
     acc_ax.legend(loc="lower right")
+    return fig
+
+
+def plot_activations(z: np.ndarray):
+    """ReLU, the sigmoid and tanh over ``z``, one curve each; returns the figure."""
+    from jaxbook.plotting import new_figure
+
+    fig, ax = new_figure()
+    ax.plot(z, jax.nn.relu(z), label=r"ReLU: $\max(x, 0)$")
+    ax.plot(z, jax.nn.sigmoid(z), label=r"sigmoid: $1 / (1 + e^{-x})$")
+    ax.plot(z, jnp.tanh(z), label=r"$\tanh x$")
+    ax.set(xlabel="input $x$", ylabel=r"$\sigma(x)$", ylim=(-1.2, 2.2))
+    ax.legend()
+    return fig
+
+
+def plot_image_as_vector(image: np.ndarray, vector: np.ndarray, shown: int = 300):
+    """A colour image (top) and the first ``shown`` entries of it as a vector (bottom)."""
+    from jaxbook.plotting import new_figure
+
+    fig, (image_ax, vector_ax) = new_figure(nrows=2, figsize=(5.6, 6.0), height_ratios=[1.3, 1])
+    image_ax.imshow(image)
+    image_ax.set_title(" × ".join(map(str, image.shape)) + " image")
+    image_ax.axis("off")
+    vector_ax.plot(vector[:shown], linewidth=1)
+    vector_ax.set(xlabel="index in the vector", ylabel="intensity (0 to 1)")
+    vector_ax.set_title(f"as a vector of {vector.size:,} numbers (first {shown})")
+    return fig
+
+
+def plot_rings(
+    predict_fn: Callable[[jax.Array], jax.Array], x: np.ndarray, y: np.ndarray, title: str
+):
+    """Two-class points in the plane (class 0 "outer ring", 1 "inner ring") over the decision
+    regions of ``predict_fn``; returns the figure."""
+    from jaxbook.plotting import new_figure
+
+    fig, ax = new_figure(figsize=(4.5, 4))
+    xx, yy, classes = grid_predictions(predict_fn, extent=1.5)
+    ax.contourf(xx, yy, classes, levels=[-0.5, 0.5, 1.5], colors=["C0", "C1"], alpha=0.2)
+    for label, marker in [(0, "o"), (1, "^")]:
+        inside = y == label
+        ax.scatter(*x[inside].T, s=10, marker=marker, color=f"C{label}",
+                   label=["outer ring", "inner ring"][label])  # fmt: skip
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", aspect="equal", title=title)
+    ax.legend(loc="upper right")
+    return fig
+
+
+def plot_fits_by_width(x, target, curves, widths, max_errors, line_error, shown=(2, 4, 16)):
+    """Fitted curves of some widths over the target (top) and the largest error against the
+    hidden width, with the best straight line's as a dashed level (bottom); returns the figure."""
+    from jaxbook.plotting import new_figure
+
+    fig, (fit_ax, error_ax) = new_figure(nrows=2)
+    fit_ax.plot(x, target, color="C7", linewidth=4, alpha=0.3, label="target $g$")
+    for curve, width in zip(curves, widths, strict=True):
+        if width in shown:
+            fit_ax.plot(x, curve, linewidth=1.5, label=f"width {width}")
+    fit_ax.set(xlabel="$x$", ylabel="$g(x)$ and $F(x)$")
+    fit_ax.legend(ncol=2)
+    error_ax.loglog(widths, max_errors, "o-", label="tanh network")
+    error_ax.axhline(line_error, color="C3", linestyle="--", label=r"$\sigma(x) = x$ (a line)")
+    error_ax.set(xlabel="hidden width (units)", ylabel="max $|F(x) - g(x)|$")
+    error_ax.legend()
+    return fig
+
+
+def plot_descent_paths(loss_fn, paths: dict, rates: dict, shown_steps: int = 15):
+    """Loss against step on a log axis (top) and the first ``shown_steps`` steps of each path on
+    the contour lines of ``loss_fn`` of two parameters (bottom), one colour per learning rate."""
+    from jaxbook.plotting import new_figure
+
+    fig, (loss_ax, path_ax) = new_figure(nrows=2)
+    t1, t2 = np.meshgrid(np.linspace(-2.2, 2.2, 200), np.linspace(-1.2, 1.2, 200))
+    path_ax.contour(t1, t2, loss_fn(np.stack([t1, t2])), levels=12, colors="0.8", linewidths=0.8)
+    for name, rate in rates.items():
+        losses = [float(loss_fn(theta)) for theta in paths[name]]
+        loss_ax.semilogy(losses, label=rf"$\varepsilon$ = {rate:.3f}, {name}")
+        path_ax.plot(*paths[name][: shown_steps + 1].T, "o-", markersize=3, linewidth=1, label=name)
+    loss_ax.set(xlabel="step", ylabel=r"loss $L(\theta)$")
+    loss_ax.legend()
+    path_ax.set(xlabel=r"$\theta_1$", ylabel=r"$\theta_2$", xlim=(-2.2, 2.2), ylim=(-1.2, 1.2),
+                title=f"first {shown_steps} steps")  # fmt: skip
+    path_ax.legend(loc="lower right")
+    return fig
+
+
+def plot_confusion(confusion: np.ndarray):
+    """A confusion matrix as a heat map, true class by row, each non-zero cell labelled."""
+    from jaxbook.plotting import new_figure
+
+    fig, ax = new_figure(figsize=(4.8, 4.2))
+    ax.imshow(confusion, cmap="Blues")
+    for (row, col), count in np.ndenumerate(confusion):
+        if count:
+            ax.text(col, row, count, ha="center", va="center",
+                    color="white" if count > confusion.max() / 2 else "black")  # fmt: skip
+    k = len(confusion)
+    ax.set(xlabel="predicted digit", ylabel="true digit", xticks=range(k), yticks=range(k))
+    ax.grid(False)
     return fig
 
 
