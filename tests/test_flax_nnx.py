@@ -170,3 +170,15 @@ def test_merge_shares_the_state_unless_copied(batch):
         optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
         fn.nnx_train_step(model, optimizer, x, y, jax.random.key(1))
         assert (not np.array_equal(before, params["linear1"]["kernel"][...])) == changed
+
+
+def test_plot_losses_draws_a_moving_mean_per_library():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    losses = {"a": jnp.arange(1.0, 21.0), "b": jnp.ones(20)}
+    (ax,) = fn.plot_losses(losses, window=10).axes
+    assert [line.get_label() for line in ax.lines] == ["a", "b"]
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), np.arange(10, 21))
+    np.testing.assert_allclose(ax.lines[0].get_ydata()[0], 5.5)
+    assert ax.get_yscale() == "log"

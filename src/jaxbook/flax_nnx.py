@@ -136,3 +136,26 @@ def restore_checkpoint(
         saved = checkpointer.restore(directory / "optimizer", nnx.state(optimizer))
     nnx.update(optimizer, saved)
     return model, optimizer
+
+
+# --------------------------------------------------------------------------- the page's figure
+
+
+def plot_losses(losses: dict[str, jax.Array], window: int = 10):
+    """Each run's training loss per step, as a ``window``-step moving mean on a log axis, one
+    line per library; returns the figure."""
+    import numpy as np
+
+    from jaxbook.plotting import new_figure
+
+    fig, ax = new_figure()
+    for name, run in losses.items():
+        run = np.asarray(run)
+        smooth = np.convolve(run, np.ones(window) / window, mode="valid")
+        ax.plot(np.arange(window, len(run) + 1), smooth, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("cross-entropy (nats)")
+    ax.set_title("One network, three libraries, one loop")
+    ax.legend()
+    return fig
