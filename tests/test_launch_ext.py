@@ -1,11 +1,12 @@
-"""The Colab button, on a tiny book with the theme's launch buttons (tests/roots/test-launch)."""
+"""The Colab and Binder buttons, on a tiny book with the theme's launch buttons
+(tests/roots/test-launch)."""
 
 from __future__ import annotations
 
 import pytest
 from sphinx_roots import build, copy_root, page
 
-from booktools.launch_ext import colab_notebook_url
+from booktools.launch_ext import binder_notebook_url, colab_notebook_url
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +33,12 @@ def test_colab_opens_the_pages_notebook_on_the_configured_branch(app):
     )
 
 
-def test_binder_keeps_the_themes_link(app):
+def test_binder_opens_the_pages_reader_notebook_on_the_same_branch(app):
+    # The theme's own link would open book/jit.md on main, which JupyterLab shows as raw MyST;
+    # the notebooks branch carries Binder's environment beside the reader notebooks.
     binder = [href for href in launch_links(app, "book/jit") if "mybinder" in href]
     assert binder == [
-        "https://mybinder.org/v2/gh/jaxbook/jaxbook/main?urlpath=lab/tree/book/jit.md"
+        "https://mybinder.org/v2/gh/jaxbook/jaxbook/colab-notebooks?urlpath=lab/tree/book/jit.ipynb"
     ]
 
 
@@ -47,3 +50,9 @@ def test_colab_url_tolerates_slashes_and_git_suffixes():
     assert colab_notebook_url(
         "https://colab.research.google.com/", "https://github.com/org/repo.git/", "nb", "book/x"
     ) == ("https://colab.research.google.com/github/org/repo/blob/nb/book/x.ipynb")
+
+
+def test_binder_url_follows_the_notebook_interface():
+    assert binder_notebook_url(
+        "https://mybinder.org/", "https://github.com/org/repo.git", "nb", "book/x", "classic"
+    ) == ("https://mybinder.org/v2/gh/org/repo/nb?urlpath=tree/book/x.ipynb")

@@ -1,12 +1,14 @@
 import contextlib
 import io
-import json
 from types import SimpleNamespace
 
+import nbformat
 import pytest
+from reader_checks import problems
 
 from booktools import notebooks
 from booktools.book import Book, BookError
+from booktools.reader_notebooks import stale
 
 BOOK = Book()
 
@@ -144,19 +146,9 @@ def test_install_cell_does_nothing_where_jaxbook_is_importable_even_with_another
     assert pip.installed is None and printed == ""
 
 
-def test_download_notebook_gets_the_install_cell_once(tmp_path):
-    import nbformat
-
-    path = tmp_path / "page.ipynb"
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import jaxbook")])
-    notebook.metadata["jupytext"] = {"formats": "md:myst"}
-    nbformat.write(notebook, path)
-    for _ in range(2):
-        notebooks.add_install_cell(BOOK, [path], package="jaxbook @ y")
-    cells = nbformat.read(path, as_version=4).cells
-    assert [c.metadata.get("tags") for c in cells] == [[notebooks.INSTALL_TAG], None]
-    assert "jaxbook @ y" in cells[0].source and cells[1].source == "import jaxbook"
-    assert "jupytext" not in nbformat.read(path, as_version=4).metadata
+def test_install_cell_is_tagged_so_that_the_tools_find_it():
+    cell = notebooks.install_cell("jaxbook @ y", BOOK.pins)
+    assert cell.metadata["tags"] == [notebooks.INSTALL_TAG] and "jaxbook @ y" in cell.source
 
 
 def test_default_package_is_the_commit_or_the_override(monkeypatch):
@@ -190,55 +182,35 @@ def test_install_cell_does_nothing_where_jaxbook_is_importable(capsys):
     assert calls == []
 
 
-def test_generate_writes_one_notebook_per_executable_page(tmp_path):
-    written = notebooks.generate(BOOK, tmp_path, package="jaxbook")
-    names = {p.relative_to(tmp_path).as_posix() for p in written}
-    assert "book/why_jax.ipynb" in names
-    assert "book/status.ipynb" not in names or BOOK.page("book/status").executes
-    notebook = json.loads((tmp_path / "book/why_jax.ipynb").read_text())
-    first = notebook["cells"][0]
-    assert first["cell_type"] == "code" and "colab-install" in first["metadata"]["tags"]
-    assert "jupytext" not in notebook["metadata"]
-    for path in written:  # Jupyter renders no literalinclude: the notebooks show the code
-        for cell in json.loads(path.read_text())["cells"]:
-            if cell["cell_type"] == "markdown":
-                assert "{literalinclude}" not in "".join(cell["source"]), path
+def fresh_executed_pages():
+    """The executable pages whose executed notebook the last build left and is still current."""
+    pages = []
+    for page in BOOK.executable_pages:
+        path = BOOK.paths.executed / f"{page.docname}.ipynb"
+        if path.is_file() and not stale(nbformat.read(path, as_version=4), page.notebook()):
+            pages.append(page)
+    return pages
 
 
-LISTING_PAGE = """Text before.
-
-````{dropdown} Source of two functions
-```{literalinclude} /src/mod.py
-:pyobject: second
-:caption: mod.second
-```
-````
-
-```{literalinclude} /src/mod.py
-:start-at: def first
-:end-before: def second
-```
-
-:::{literalinclude} /src/mod.py
-:pyobject: first
-:::
-"""
+def test_generate_writes_a_reader_notebook_per_executed_page(tmp_path):
+    """The Colab notebooks of the book itself, from its last build (`make book`)."""
+    pages = fresh_executed_pages()
+    if not pages:
+        pytest.skip(f"no current executed page in {BOOK.paths.executed}: run `make book` first")
+    written = notebooks.generate(BOOK, tmp_path, package="jaxbook", pages=pages)
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == [
+        f"{page.docname}.ipynb" for page in pages
+    ]
+    for path in written:
+        notebook = nbformat.read(path, as_version=4)
+        assert problems(notebook, path.name) == []
+        first, install = notebook.cells[:2]
+        assert first.cell_type == "markdown" and "Built and checked with JAX" in first.source
+        assert notebooks.INSTALL_TAG in install.metadata["tags"]
+        assert "jupytext" not in notebook.metadata
 
 
-def test_inline_listings_shows_the_code_literalinclude_selects(tmp_path):
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src/mod.py").write_text(
-        "import os\n\n\ndef first():\n    return 1\n\n\ndef second():\n    return 2\n"
-    )
-    markdown = notebooks.inline_listings(LISTING_PAGE, root=tmp_path)
-    assert "{literalinclude}" not in markdown and "{dropdown}" not in markdown
-    assert "<details><summary>Source of two functions</summary>" in markdown
-    assert "*mod.second*\n\n```python\ndef second():\n    return 2\n```" in markdown
-    assert "```python\ndef first():\n    return 1\n```" in markdown  # start-at .. end-before
-    assert markdown.count("def first():") == 2  # the colon-fenced one too
-    assert "import os" not in markdown and markdown.startswith("Text before.")
-
-
-def test_inline_listings_names_a_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="/src/gone.py"):
-        notebooks.inline_listings("```{literalinclude} /src/gone.py\n```\n", root=tmp_path)
+def test_the_command_says_what_is_missing_instead_of_a_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("JAXBOOK_NOTEBOOK_PACKAGE", "jaxbook")
+    status = notebooks.main(["--out", str(tmp_path), "--executed", str(tmp_path / "none")])
+    assert status == 1 and "build the book first" in capsys.readouterr().err

@@ -144,6 +144,27 @@ def test_pull_requests_get_the_review_in_their_job_summary():
     assert "_build/review.md" in upload["with"]["path"]
 
 
+def test_the_reader_notebooks_come_from_the_checked_build_and_are_pushed_by_no_code():
+    jobs = load(ROOT / ".github" / "workflows" / "publish.yml")["jobs"]
+    build = [s.get("run", "") for s in jobs["build"]["steps"]]
+    checks = next(i for i, r in enumerate(build) if r.strip() == "bash .ci/run")
+    notebooks = next(i for i, r in enumerate(build) if "booktools.notebooks" in r)
+    assert checks < notebooks, "the notebooks are made from the executed pages the checks passed"
+    assert "--binder" in build[notebooks], "Binder opens the notebooks branch: it needs .binder/"
+    upload = next(
+        s
+        for s in jobs["build"]["steps"]
+        if s.get("uses", "").startswith("actions/upload-artifact@")
+        and s["with"]["name"] == "notebooks"
+    )
+    assert upload["with"]["include-hidden-files"] is True  # .binder/
+    push = jobs["notebooks"]
+    assert push["needs"] == "build"
+    runs = "\n".join(step.get("run", "") for step in push["steps"])
+    assert "python" not in runs and "make" not in runs.split() and "pip" not in runs
+    assert not any(s.get("uses", "").startswith("actions/checkout@") for s in push["steps"])
+
+
 DEPENDABOT = "github.event.pull_request.user.login == 'dependabot[bot]'"
 SAME_REPOSITORY = "github.event.pull_request.head.repo.full_name == github.repository"
 

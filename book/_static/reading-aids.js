@@ -10,6 +10,14 @@
  * 3. Icons (test_icon_font.py). The theme's icons are drawn by its icon font; an icon without a
  *    label of its own is hidden from screen readers (its button or link carries the name), one
  *    with a title is an image with that name.
+ * 4. Dropdown titles (test_solution_links.py). sphinx-togglebutton makes a dropdown's whole
+ *    title clickable, but its handler (toggleClickHandler, up to 0.4.5) knows only the title,
+ *    its chevron button and the chevron's parts: a click on anything else in the title, such as
+ *    the link of sphinx-exercise's "Solution to Exercise 3.1", finds no button and throws
+ *    "ReferenceError: button is not defined", and the link jumps back to the exercise instead
+ *    of opening the solution. Here every other part of the title (the link by mouse or by
+ *    Enter) presses the chevron; a link with a modifier key (a new tab) still goes to the
+ *    exercise. The link says whether its solution is open (aria-expanded).
  */
 (function () {
   const WIDE = 'div.highlight pre, .pst-scrollable-table-container, mjx-container[display="true"]';
@@ -43,7 +51,38 @@
     });
   }
 
+  const DROPDOWN_TITLE = ".admonition.dropdown > .admonition-title, .admonition.toggle > .admonition-title";
+
+  function openDropdownFromTitle(event) {
+    const title = event.target.closest && event.target.closest(DROPDOWN_TITLE);
+    const button = title && title.querySelector("button.toggle-button");
+    if (!button || event.target === title || button.contains(event.target)) return;
+    event.stopImmediatePropagation(); // before togglebutton's handler sees a target it cannot use
+    if (event.target.closest("a") && (event.ctrlKey || event.metaKey || event.shiftKey)) return;
+    event.preventDefault();
+    button.click();
+  }
+
+  function labelDropdownLinks() {
+    document.querySelectorAll(DROPDOWN_TITLE).forEach((title) => {
+      const box = title.parentElement;
+      const links = title.querySelectorAll("a[href]");
+      if (!links.length) return;
+      const sync = () => {
+        const open = !box.classList.contains("toggle-hidden");
+        links.forEach((link) => link.setAttribute("aria-expanded", String(open)));
+      };
+      if (box.id) links.forEach((link) => link.setAttribute("aria-controls", box.id));
+      sync();
+      new MutationObserver(sync).observe(box, { attributes: true, attributeFilter: ["class"] });
+    });
+  }
+
+  // Capture phase: this runs before the title's own listener, whatever the scripts' order.
+  document.addEventListener("click", openDropdownFromTitle, true);
+
   function start() {
+    labelDropdownLinks();
     labelIcons();
     labelStackedTables();
     markScrolling();

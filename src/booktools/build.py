@@ -25,7 +25,8 @@ import yaml
 
 from booktools import cache
 from booktools.book import Book, BookError, Page, Paths
-from booktools.notebooks import add_install_cell
+from booktools.notebooks import default_package, generate
+from booktools.reader_markdown import ReaderError
 
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 PUBLISHED = ("html", "jupyter_execute")
@@ -246,12 +247,15 @@ def main(argv: list[str] | None = None) -> int:
         print_failure(paths, staging, result.returncode)
         return 1
     try:
-        cache.export_executed(book, executed, staging / "_build" / "jupyter_execute")
-        # The ".ipynb" download button offers the executed notebook, with the install cell of
-        # the Colab notebooks first, so that it runs in a reader's own Jupyter too.
+        exported = staging / "_build" / "jupyter_execute"
+        cache.export_executed(book, executed, exported)
+        # The ".ipynb" download button offers the reader notebook made from the executed page
+        # (booktools.reader_notebooks), with the Colab notebooks' install cell, so that it
+        # reads like the page and runs in a reader's own Jupyter too.
         downloads = staging / "_build" / "html" / "_sources"
-        add_install_cell(book, cache.export_executed(book, executed, downloads, glue=False))
-    except RuntimeError as error:
+        package = default_package(book)
+        generate(book, downloads, package, executed=exported, pages=executed, colab=False)
+    except (RuntimeError, ReaderError) as error:
         print(f"BUILD FAILED: {error} Nothing was published.", file=sys.stderr)
         return 1
     if page:

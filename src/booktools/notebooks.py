@@ -1,28 +1,35 @@
-"""Generate the notebooks that Colab opens: ``python -m booktools.notebooks --out DIR``.
+"""Write the notebooks readers open: ``python -m booktools.notebooks --out DIR [--binder]``.
 
-One ``.ipynb`` per executable page of ``_toc.yml`` (jupytext reads the MyST source), with a
-first cell that installs what the page needs when ``jaxbook`` is not importable (on Colab, or in
-a reader's own Jupyter): the ``jaxbook`` package pinned to the commit that produced the notebook,
-and the libraries that are missing there: at the book's versions where JAX is the book's (or
-absent), else at the versions pip resolves against the reader's JAX, which it keeps. Then it
-imports each library and names, in one line, any that does not import beside that JAX. On Binder
-or in a checkout the cell does nothing. The executed notebook that the site's ".ipynb" download
-button offers gets the same cell (``add_install_cell``, called by the build).
+One ``.ipynb`` per executable page of ``_toc.yml``, made from the last build's executed notebook
+by :mod:`booktools.reader_notebooks` (plain Markdown, the build's outputs, answers collapsed),
+after a notice of the versions it was built with and an *install cell*, which installs what the
+page needs when ``jaxbook`` is not importable (on Colab, or in a reader's own Jupyter): the
+``jaxbook`` package pinned to the commit that produced the notebook, and the libraries that are
+missing there: at the book's versions where JAX is the book's (or absent), else at the versions
+pip resolves against the reader's JAX, which it keeps. Then it imports each library and names,
+in one line, any that does not import beside that JAX. On Binder or in a checkout the cell does
+nothing. ``--binder`` also writes Binder's environment beside them: the publish workflow pushes
+the folder to the ``notebooks`` branch, which Colab and Binder open
+(:mod:`booktools.launch_ext`). The build writes the same notebooks, without the note on Colab's
+GPU, behind the site's ".ipynb" download button (:func:`generate`, called by
+:mod:`booktools.build`).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import nbformat
 
-from booktools.book import Book, BookError
+from booktools.book import Book, BookError, Page
+from booktools.reader_links import BookLinks
+from booktools.reader_markdown import ReaderError
+from booktools.reader_notebooks import built_with, executed_page, reader_notebook, stale
 
 # What a page needs, by import name: installed only where it is missing. Colab lacks Haiku (and
 # may lack Flax, Optax, ...), a reader's own Jupyter may lack JAX too. Colab's own JAX, NumPy and
@@ -117,97 +124,72 @@ def install_cell_source(package: str, pins: dict[str, str]) -> str:
     return header + INSTALL_CELL_CODE
 
 
-# A page shows module source with ```{literalinclude} /src/...``` (long ones inside a
-# ````{dropdown}````); Jupyter renders neither directive, so a notebook gets the code itself.
-# Either fence: backticks, or colons (MyST's colon_fence, as inside a tab set).
-LITERALINCLUDE = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{literalinclude\}[ \t]+(?P<path>\S+)[ \t]*\n"
-    r"(?P<options>(?::[^:\n][^\n]*\n)*)(?P=fence)[ \t]*$",
-    re.MULTILINE,
-)
-DROPDOWN = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{dropdown\}[ \t]*(?P<title>[^\n]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
-    re.MULTILINE | re.DOTALL,
-)
+def install_cell(package: str, pins: dict[str, str]) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(install_cell_source(package, pins))
+    cell.metadata["tags"] = [INSTALL_TAG]
+    return cell
 
 
-SELECTION_OPTIONS = {"pyobject", "start-at", "start-after", "end-at", "end-before", "lines"}
-
-
-def included_source(path: str, options: dict[str, str], root: Path) -> str:
-    """What ``literalinclude`` shows for ``path`` (from the book's root when it starts with
-    ``/``) and ``options``: Sphinx's own reader, so a notebook shows what the page shows."""
-    from sphinx.directives.code import LiteralIncludeReader
-
-    filename = root / path.lstrip("/")
-    if not filename.is_file():
-        raise FileNotFoundError(f"literalinclude of a missing file: {path}")
-    selection = {key: value for key, value in options.items() if key in SELECTION_OPTIONS}
-    text, _ = LiteralIncludeReader(
-        str(filename), selection, SimpleNamespace(source_encoding="utf-8")
-    ).read()
-    return text
-
-
-def inline_listings(markdown: str, root: Path) -> str:
-    """Markdown with every ``literalinclude`` replaced by a Python code block of the lines it
-    selects (its caption above it), and every ``dropdown`` by an HTML ``<details>``."""
-
-    def listing(match: re.Match) -> str:
-        options = dict(
-            (line[1:].split(":", 1) + [""])[:2] for line in match["options"].splitlines()
-        )
-        options = {key.strip(): value.strip() for key, value in options.items()}
-        code = included_source(match["path"], options, root).rstrip("\n")
-        caption = f"*{options['caption']}*\n\n" if options.get("caption") else ""
-        return f"{caption}```python\n{code}\n```"
-
-    def details(match: re.Match) -> str:
-        title, body = match["title"].strip(), match["body"].strip()
-        return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>"
-
-    return DROPDOWN.sub(details, LITERALINCLUDE.sub(listing, markdown))
-
-
-def with_install_cell(
-    notebook: nbformat.NotebookNode, cell: str, root: Path
-) -> nbformat.NotebookNode:
-    """The notebook as a reader runs it outside the book: the install cell first (replacing one
-    it already has), module listings as code (Jupyter renders no ``literalinclude``), a plain
-    notebook, not paired with a ``.md``."""
-    for markdown in (c for c in notebook.cells if c.cell_type == "markdown"):
-        markdown.source = inline_listings(markdown.source, root)
-    notebook.cells = [
-        c for c in notebook.cells if INSTALL_TAG not in c.get("metadata", {}).get("tags", [])
-    ]
-    install = nbformat.v4.new_code_cell(cell, metadata={"tags": [INSTALL_TAG]})
-    if notebook.get("nbformat_minor", 0) < 5:  # cell ids came with nbformat 4.5
-        install.pop("id", None)
-    notebook.cells.insert(0, install)
-    notebook.metadata.pop("jupytext", None)
-    return notebook
-
-
-def add_install_cell(book: Book, paths: list[Path], package: str | None = None) -> None:
-    """Give each written notebook (e.g. the executed one the site offers for download) the
-    install cell, so that it runs where a reader opens it."""
-    cell = install_cell_source(package or default_package(book), book.pins)
-    for path in paths:
-        notebook = with_install_cell(nbformat.read(path, as_version=4), cell, book.paths.root)
-        nbformat.write(notebook, path)
-
-
-def generate(book: Book, out: Path, package: str) -> list[Path]:
-    """The Colab notebooks of every executable page, in ``out`` (mirroring the book)."""
-    cell = install_cell_source(package, book.pins)
+def generate(
+    book: Book,
+    out: Path,
+    package: str,
+    executed: Path | None = None,
+    pages: list[Page] | None = None,
+    colab: bool = True,
+) -> list[Path]:
+    """The reader notebooks of ``pages`` (every executable page by default) in ``out``
+    (mirroring the book), made from the executed notebooks in ``executed`` (the last build's,
+    ``_build/jupyter_execute``, by default): the notice, the install cell, then the page as
+    :mod:`booktools.reader_notebooks` lays it out. ``colab`` adds the note on choosing a GPU.
+    An executed notebook that is missing, or older than its page's code, is an error."""
+    executed = executed or book.paths.executed
+    links = BookLinks.of(book)
+    cell = install_cell(package, book.pins)
     written = []
-    for page in book.executable_pages:
-        notebook = with_install_cell(page.notebook(), cell, book.paths.root)
-        target = out / page.path.relative_to(book.paths.root).with_suffix(".ipynb")
+    for page in book.executable_pages if pages is None else pages:
+        notebook, glued = executed_page(executed, page.docname)
+        if stale(notebook, page.notebook()):
+            raise ReaderError(
+                f"{executed / page.docname}.ipynb is older than {page.docname}.md's code: "
+                "build the book again"
+            )
+        reader = reader_notebook(
+            notebook,
+            glued,
+            page.docname,
+            links,
+            book.paths.root,
+            built_with(notebook, book.pins),
+            install=cell,
+            colab=colab,
+        )
+        target = out / f"{page.docname}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, target)
+        nbformat.write(reader, target)
         written.append(target)
     return written
+
+
+# What Binder needs to build the notebooks branch as it builds the book's repository: its
+# environment (.binder: Python, the reader's lock, postBuild, which installs the package).
+BINDER_FILES = (".binder", "pyproject.toml", "README.md", "src/jaxbook")
+
+
+def write_binder_environment(book: Book, out: Path) -> None:
+    """Make ``out`` a folder Binder can launch: the book's Binder environment and package."""
+    for name in BINDER_FILES:
+        source, target = book.paths.root / name, out / name
+        if source.is_dir():
+            shutil.copytree(
+                source,
+                target,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+            )
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
 
 
 def current_commit(root: Path) -> str:
@@ -237,11 +219,29 @@ def main(argv: list[str] | None = None) -> int:
         "--package",
         help="pip requirement for jaxbook (default: the repository at the current commit)",
     )
+    parser.add_argument(
+        "--executed",
+        type=Path,
+        help="the executed notebooks (default: the last build's, _build/jupyter_execute)",
+    )
+    parser.add_argument(
+        "--binder",
+        action="store_true",
+        help="also write Binder's environment, so that Binder can launch the folder",
+    )
     args = parser.parse_args(argv)
     book = Book()
     package = args.package or default_package(book)
-    for path in generate(book, args.out, package):
+    try:
+        written = generate(book, args.out, package, executed=args.executed)
+    except ReaderError as error:
+        print(f"notebooks: {error}", file=sys.stderr)
+        return 1
+    for path in written:
         print(f"wrote {path}")
+    if args.binder:
+        write_binder_environment(book, args.out)
+        print(f"wrote Binder's environment into {args.out}")
     return 0
 
 

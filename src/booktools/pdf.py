@@ -3,9 +3,16 @@
 Sphinx's ``singlehtml`` builder writes every page of the table of contents into one HTML file,
 with the outputs of the last ``make book`` (from the execution cache: nothing is executed
 again), and the Chromium of the browser tests prints it. Collapsed listings, solutions and
-the answers of the questions are opened first, since paper cannot click. The PDF is written
-next to the site, ``_build/html/jaxbook.pdf``, which the front page links to; nothing is
-downloaded at build time.
+the answers of the questions are opened first, since paper cannot click. Each chapter starts on
+a new page, every page carries its number (Chromium's footer template), and a contents at the
+front gives each chapter's page: the book is printed once with placeholder numbers, the page of
+each chapter read from that PDF's named destinations (the contents' links), and printed again
+with the numbers, which take the placeholders' room so that nothing moves.
+
+The PDF is written next to the site, ``_build/html/jaxbook.pdf``, and only then does the front
+page link to it: ``make book`` replaces ``_build/html`` and writes no PDF, so its front page
+carries an empty marker (:data:`PDF_MARKER`) that this command replaces with the link
+(:func:`link_from_front_page`). Nothing is downloaded at build time.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import time
 from pathlib import Path
 
 import yaml
+from pypdf import PdfReader
 
 from booktools import cache
 from booktools.book import Book
@@ -26,6 +34,15 @@ from booktools.build import ANSI_COLOUR, cached_build_config, jupyter_book_comma
 from booktools.chromium import CHROMIUM_ARGS, NO_CHROMIUM, find_chromium
 
 PDF_NAME = "jaxbook.pdf"
+# book/index.md's empty placeholder for the sentence that links the PDF (FRONT_PAGE_LINK).
+PDF_MARKER = '<p class="jaxbook-pdf-link" hidden></p>'
+FRONT_PAGE_LINK = (
+    '<p class="jaxbook-pdf-link"><strong>Offline</strong>: the whole book, every page with its '
+    'outputs and figures, is also one <a href="{href}">PDF file</a>, with a contents and page '
+    "numbers.</p>"
+)
+# The page numbers the first printing puts in the contents: as wide as any real one.
+PLACEHOLDER = "000"
 
 # Open everything a reader would click open, and wait until MathJax has typeset the math.
 PREPARE_FOR_PRINT = """async () => {
@@ -38,14 +55,61 @@ PREPARE_FOR_PRINT = """async () => {
 }"""
 
 
+# Each page of the book after the front page starts a new sheet (its start-of-file anchor,
+# which Sphinx's single page puts just before it, moved into it), and the contents that the
+# theme prints before the book (#jb-print-toc, one link per page) gets a page number per link:
+# PLACEHOLDER until it is known. Returns the links' targets, each a named destination of the PDF.
+ADD_CONTENTS = """(placeholder) => {
+  for (const start of document.querySelectorAll('span[id^="document-"]')) {
+    let section = start.nextElementSibling;
+    while (section && section.tagName !== "SECTION") section = section.nextElementSibling;
+    if (!section) continue;
+    section.classList.add("jaxbook-pdf-chapter");
+    section.prepend(start);
+  }
+  const targets = [];
+  for (const link of document.querySelectorAll('#jb-print-toc a[href^="#document-"]')) {
+    const title = document.createElement("span");
+    title.className = "jaxbook-pdf-title";
+    title.textContent = link.textContent.trim();
+    const page = document.createElement("span");
+    page.className = "jaxbook-pdf-page";
+    page.textContent = placeholder;
+    link.replaceChildren(title, page);
+    link.dataset.target = link.getAttribute("href").slice(1);
+    targets.push(link.dataset.target);
+  }
+  return targets;
+}"""
+
+SET_PAGE_NUMBERS = """(pages) => {
+  for (const link of document.querySelectorAll("#jb-print-toc a[data-target]")) {
+    link.querySelector(".jaxbook-pdf-page").textContent = pages[link.dataset.target];
+  }
+}"""
+
 # Paper cannot scroll or click: long code lines and wide outputs wrap instead of being cut at
-# the edge, and every tab of a tab set is printed.
+# the edge, and every tab of a tab set is printed. Chapters start on a new sheet, after the
+# contents.
 PRINT_CSS = """
 pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 div.highlight, div.cell_output, div.output, .table-wrapper { overflow: visible !important; }
 mjx-container[display="true"] { overflow: visible !important; font-size: 90%; }
 .sd-tab-set > .sd-tab-content { display: block !important; }
+section.jaxbook-pdf-chapter { break-before: page; }
+#jb-print-docs-body { break-after: page; }
+#jb-print-toc ul { padding-left: 1rem; }
+#jb-print-toc li { list-style: none; }
+#jb-print-toc a[data-target] { display: flex; gap: 0.5rem; color: inherit; }
+#jb-print-toc .jaxbook-pdf-title { flex: 1; border-bottom: 1px dotted #888; }
+#jb-print-toc .jaxbook-pdf-page { font-variant-numeric: tabular-nums; }
 """
+
+# Chromium fills in pageNumber and totalPages; the header is empty.
+FOOTER = (
+    '<div style="width: 100%; font-size: 9px; text-align: center; color: #444;">'
+    '<span class="pageNumber"></span> / <span class="totalPages"></span></div>'
+)
 
 # What would still be cut off: elements whose content is wider than their box.
 CLIPPED = """() => [...document.querySelectorAll('pre, table, mjx-container[display="true"]')]
@@ -108,33 +172,75 @@ def single_html(book: Book, staging: Path) -> Path:
     return single
 
 
+def chapter_pages(pdf: Path, ids: list[str]) -> dict[str, str]:
+    """The page number (from 1) on which each of ``ids`` starts, from the PDF's named
+    destinations (Chromium writes one for each target of an internal link)."""
+    reader = PdfReader(pdf)
+    destinations = reader.named_destinations
+    pages = {}
+    for target in ids:
+        # pypdf gives the names as PDF names ("/why-jax"), older versions as strings.
+        destination = destinations.get(f"/{target}") or destinations.get(target)
+        if destination is None:
+            raise RuntimeError(f"the PDF has no destination for #{target}")
+        pages[target] = str(reader.get_destination_page_number(destination) + 1)
+    return pages
+
+
 def print_pdf(html: Path, target: Path, chromium: str) -> list[str]:
-    """Print ``html`` to ``target`` (A4, with an outline) with Chromium; return what is still
-    wider than the page (nothing, or the PDF cuts it)."""
+    """Print ``html`` to ``target`` (A4, numbered pages, a contents, an outline) with Chromium;
+    return what is still wider than the page (nothing, or the PDF cuts it)."""
     from playwright.sync_api import sync_playwright
 
+    options = {
+        "format": "A4",
+        "margin": {"top": "15mm", "bottom": "18mm", "left": "12mm", "right": "12mm"},
+        "print_background": True,
+        "display_header_footer": True,
+        "header_template": "<span></span>",
+        "footer_template": FOOTER,
+        "outline": True,  # the PDF's own table of contents, from the headings
+        "tagged": True,  # text a screen reader (and a copy) can follow
+    }
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.goto(html.as_uri(), wait_until="load")
             page.evaluate(PREPARE_FOR_PRINT)
+            targets = page.evaluate(ADD_CONTENTS, PLACEHOLDER)
+            if not targets:
+                raise RuntimeError("the single page has no contents (#jb-print-toc) to number")
             page.add_style_tag(content=PRINT_CSS)
             page.emulate_media(media="print")
             page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
             clipped = page.evaluate(CLIPPED)
             target.parent.mkdir(parents=True, exist_ok=True)
-            page.pdf(
-                path=str(target),
-                format="A4",
-                margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
-                print_background=True,
-                outline=True,  # the PDF's own table of contents, from the headings
-                tagged=True,  # text a screen reader (and a copy) can follow
-            )
+            page.pdf(path=str(target), **options)  # placeholders: where does each chapter start?
+            numbers = chapter_pages(target, targets)
+            if any(len(number) > len(PLACEHOLDER) for number in numbers.values()):
+                raise RuntimeError(f"a page number is wider than {PLACEHOLDER!r}: {numbers}")
+            page.evaluate(SET_PAGE_NUMBERS, numbers)
+            page.pdf(path=str(target), **options)
+            moved = {
+                k: v for k, v in chapter_pages(target, list(numbers)).items() if numbers[k] != v
+            }
+            if moved:
+                raise RuntimeError(f"chapters moved when the contents got its numbers: {moved}")
         finally:
             browser.close()
     return clipped
+
+
+def link_from_front_page(front: Path, pdf: Path) -> bool:
+    """Put the sentence that links ``pdf`` in place of the :data:`PDF_MARKER` of the built
+    front page ``front``; ``False`` when it has neither the marker nor the link."""
+    text = front.read_text(encoding="utf-8")
+    href = os.path.relpath(pdf, front.parent).replace(os.sep, "/")
+    if PDF_MARKER in text:
+        front.write_text(text.replace(PDF_MARKER, FRONT_PAGE_LINK.format(href=href)), "utf-8")
+        return True
+    return f'href="{href}"' in text  # linked by an earlier `make pdf`
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,11 +259,19 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as error:
         print(f"PDF FAILED: {error}", file=sys.stderr)
         return 1
-    clipped = print_pdf(html, out, chromium)
+    try:
+        clipped = print_pdf(html, out, chromium)
+    except RuntimeError as error:
+        print(f"PDF FAILED: {error}", file=sys.stderr)
+        return 1
     if clipped:
         print(f"PDF FAILED: {len(clipped)} element(s) wider than the page:", file=sys.stderr)
         for element in clipped[:20]:
             print(f"  {element}", file=sys.stderr)
+        return 1
+    front = book.paths.html / f"{book.docnames[0]}.html"
+    if out.parent == book.paths.html and not link_from_front_page(front, out):
+        print(f"PDF FAILED: {front} has no {PDF_MARKER!r} to link the PDF from", file=sys.stderr)
         return 1
     size = out.stat().st_size / 1e6
     print(f"PDF written in {time.perf_counter() - start:.0f} s: {out} ({size:.1f} MB)")

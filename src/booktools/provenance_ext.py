@@ -3,7 +3,7 @@
 At the end of each page that myst-nb executed, the build appends a short note: the device
 (CPU model or GPU name), the versions of JAX, jaxlib, Flax, Haiku and Optax, the build date and
 how long the page took to execute. The ``{build-environment}`` directive renders the same
-facts as a table (the status page uses it).
+facts as a table (the status page uses it; its other tables are ``booktools.status_ext``'s).
 
 The device and the versions are measured once per build, in a subprocess that runs
 :mod:`jaxbook.provenance` with the build's own Python and environment (so ``JAX_PLATFORMS``
@@ -206,21 +206,6 @@ def page_verification(docname: str, root: Path) -> str:
     )
 
 
-def gpu_row(docname: str, root: Path) -> tuple[str, ...]:
-    """The status page's row of a page's GPU verification: page, GPU and date, versions,
-    cells matched / moved / failed, claims."""
-    from booktools.gpu_verification import verified_on_gpu
-
-    page = f"{docname.removeprefix('book/')}.md"
-    gpu = verified_on_gpu(docname, root)
-    if gpu is None:
-        name = docname.removeprefix("book/")
-        has_records = (root / "tests" / "golden" / "gpu" / f"{name}.yml").exists()
-        why = "not verified since it changed" if has_records else "no GPU has run it"
-        return (page, why, "", "", "")
-    return (page, f"{gpu.device}, {gpu.date}", gpu_versions(gpu), gpu_counts(gpu), gpu_claims(gpu))
-
-
 def note_node(text: str, status_uri: str | None = None) -> nodes.container:
     """The note as a docutils container with :data:`NOTE_CLASS` (styled in custom.css)."""
     paragraph = nodes.paragraph()
@@ -347,37 +332,8 @@ def add_provenance(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     doctree += note_node(text, status_uri)
 
 
-class NumericsVerificationDirective(SphinxDirective):
-    """``{numerics-verification}``: for each page with records, where they were verified: under
-    which CPU numerics, then (a second table) on which GPU, when, with which versions, and what
-    that run found."""
-
-    has_content = False
-
-    def run(self) -> list[nodes.Node]:
-        from booktools.numerics_matrix import verified_variants
-
-        root = Path(self.env.srcdir)
-        for verified in ("verified.yml", "gpu-verified.yml"):
-            self.env.note_dependency(str(root / "tests" / "numerics" / verified))
-        cpu_rows, gpu_rows = [], []
-        for record in sorted((root / "tests" / "golden").glob("*.yml")):
-            self.env.note_dependency(str(record))
-            self.env.note_dependency(str(record.parent / "gpu" / record.name))
-            docname = f"book/{record.stem}"
-            cpu_rows.append((f"{record.stem}.md", cpu_text(verified_variants(docname, root)) + "."))
-            gpu_rows.append(gpu_row(docname, root))
-        cpu_header = ("Page", "Recorded outputs verified")
-        gpu_header = ("Page", "GPU, date", "Versions", "Cells matched, moved, failed", "Claims")
-        return [
-            two_column_table(cpu_header, cpu_rows, widths=(25, 75)),
-            table_node(gpu_header, gpu_rows, widths=(14, 16, 30, 20, 20)),
-        ]
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(BuildEnvironmentPlaceholder)
     app.add_directive("build-environment", BuildEnvironmentDirective)
-    app.add_directive("numerics-verification", NumericsVerificationDirective)
     app.connect("doctree-resolved", add_provenance)
     return {"parallel_read_safe": True, "parallel_write_safe": False}

@@ -9,7 +9,7 @@ ICON_BUDGET = 40_000
 
 # The launch buttons of an executable page, by their label; ``{page}`` is e.g. ``book/jit``.
 LAUNCH_URLS = {
-    "Binder": "https://mybinder.org/v2/gh/jaxbook/jaxbook/main?urlpath=lab/tree/{page}.md",
+    "Binder": "https://mybinder.org/v2/gh/jaxbook/jaxbook/notebooks?urlpath=lab/tree/{page}.ipynb",
     "Colab": "https://colab.research.google.com/github/jaxbook/jaxbook/blob/notebooks/{page}.ipynb",
 }
 

@@ -3,8 +3,10 @@ it, a logo with alt text, and a footer that reads naturally."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from sitecheck import EXECUTABLE, fail_on
+from sitecheck import EXECUTABLE, PAGES, fail_on
 
 pytestmark = pytest.mark.browser
 
@@ -67,3 +69,14 @@ def test_footer_reads_naturally(front):
     footer = " ".join(page.locator("footer.bd-footer-content").inner_text().split())
     assert "By the jaxbook contributors" in footer, footer
     assert "By The" not in footer, footer
+
+
+def test_the_front_page_links_the_pdf_only_where_the_site_holds_it(site_dir):
+    """`make book` writes no PDF (`make pdf` does, and then links it from the front page): a
+    link to a PDF the site does not hold is a 404 (issue #31)."""
+    front = site_dir / f"{PAGES[0]}.html"
+    links = re.findall(r'href="([^"#?]+\.pdf)"', front.read_text(encoding="utf-8"))
+    missing = [href for href in links if not (front.parent / href).resolve().is_file()]
+    assert not missing, f"{PAGES[0]} links {missing}, which the site does not hold"
+    if (site_dir / "jaxbook.pdf").is_file():
+        assert links, f"the site holds jaxbook.pdf but {PAGES[0]} does not link it"

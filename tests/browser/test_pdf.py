@@ -71,3 +71,91 @@ def test_every_figure_caption_and_the_figures_own_text_are_in_the_pdf(site_dir, 
     # Text drawn inside an SVG figure (an axis label of book/prng) stays text in the PDF.
     assert squash("uniform draw u (no unit)") in text, "figure text is not extractable"
     fail_on(missing)
+
+
+# --------------------------------------------------------------------------- a book to read
+
+
+@pytest.fixture(scope="module")
+def raw_sheets(site_dir) -> list[str]:
+    """Each page's text as pypdf extracts it."""
+    path = site_dir / "jaxbook.pdf"
+    if not path.is_file():
+        pytest.fail(f"no {path}: run `make pdf` after `make book`")
+    return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+@pytest.fixture(scope="module")
+def sheets(raw_sheets) -> list[str]:
+    """Each page's text, whitespace and ligatures squashed (``squash``)."""
+    return [squash(text) for text in raw_sheets]
+
+
+@pytest.fixture(scope="module")
+def tops(site_dir) -> list[str]:
+    """Each page's text in the order it stands on the page, top to bottom (squashed): pypdf
+    extracts in drawing order, which puts e.g. the references' labels before their heading."""
+    texts = []
+    for page in PdfReader(site_dir / "jaxbook.pdf").pages:
+        parts: list[tuple[float, float, str]] = []
+
+        def visit(text, cm, tm, font, size, parts=parts):
+            x, y = tm[4], tm[5]
+            top = cm[1] * x + cm[3] * y + cm[5]  # the baseline's height on the page
+            parts.append((-round(top, 1), cm[0] * x + cm[2] * y + cm[4], text))
+
+        page.extract_text(visitor_text=visit)
+        texts.append(squash("".join(text for *_, text in sorted(parts))))
+    return texts
+
+
+def chapter_titles(site_dir) -> dict[str, str]:
+    """Every page of the book after the front page, by its title (as the site shows it)."""
+    titles = {}
+    for name in PAGES[1:]:
+        heading = re.search(
+            r'<section[^>]*>\s*<h1>(.*?)<a class="headerlink"', page_html(site_dir, name), re.S
+        )
+        plain = " ".join(html.unescape(TAG.sub("", heading.group(1))).split()) if heading else name
+        titles[name] = re.sub(r"^[\d.]+\s+", "", plain)  # without its number ("5. ")
+    return titles
+
+
+def starts_page(top: str, title: str) -> bool:
+    """The page's text, top first, begins with ``title`` (after a number such as "5.")."""
+    return re.match(r"(\d+\.)*\d*" + re.escape(squash(title)), top) is not None
+
+
+def test_every_page_of_the_pdf_carries_its_number(sheets):
+    total = len(sheets)
+    unnumbered = [i + 1 for i, sheet in enumerate(sheets) if f"{i + 1}/{total}" not in sheet]
+    assert not unnumbered, (
+        f"{len(unnumbered)} of {total} pages carry no 'N / {total}' (first: {unnumbered[:10]})"
+    )
+
+
+def test_each_chapter_starts_at_the_top_of_a_page(site_dir, tops):
+    missing = [
+        f"{name}: no page of the PDF begins with {title!r}"
+        for name, title in chapter_titles(site_dir).items()
+        if not any(starts_page(top, title) for top in tops)
+    ]
+    fail_on(missing)
+
+
+def test_the_contents_lists_each_chapter_with_its_page(site_dir, raw_sheets, tops):
+    contents = next((i for i, text in enumerate(tops[:5]) if "Contents" in text), None)
+    assert contents is not None, "none of the first five pages has a 'Contents'"
+    listed = {}  # each line "5. jit — compilation ... 17": the title squashed, its page
+    for line in raw_sheets[contents].splitlines():
+        entry = re.fullmatch(r"(.*\S)\s+(\d+)", line.strip())
+        if entry:
+            listed[squash(entry.group(1))] = int(entry.group(2))
+    problems = []
+    for name, title in chapter_titles(site_dir).items():
+        number = next((n for t, n in listed.items() if t.endswith(squash(title))), None)
+        if number is None:
+            problems.append(f"{name}: the contents does not list {title!r} with a page number")
+        elif not 0 < number <= len(tops) or not starts_page(tops[number - 1], title):
+            problems.append(f"{name}: the contents says page {number}, where it does not begin")
+    fail_on(problems)
