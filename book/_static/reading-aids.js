@@ -6,7 +6,10 @@
  *    get it, so that the others keep a plain background (and axe keeps checking their contrast).
  * 2. Stacked tables (test_wide_content.py). In a table with the class `jaxbook-stack`, each
  *    cell gets its column's header as `data-label`; on a narrow screen custom.css shows each
- *    row as a block of labelled cells, so a table of sentences fits a phone.
+ *    row as a block of labelled cells, so a table of sentences fits a phone. A table with a
+ *    header and at most STACK_ROWS rows that is wider than its column (flax_nnx's comparison
+ *    of the three libraries, computed by a cell) gets the class too, so that every column of
+ *    a row is in sight; a longer one scrolls with its first column pinned (custom.css).
  * 3. Icons (test_icon_font.py). The theme's icons are drawn by its icon font; an icon without a
  *    label of its own is hidden from screen readers (its button or link carries the name), one
  *    with a title is an image with that name.
@@ -21,10 +24,25 @@
  */
 (function () {
   const WIDE = 'div.highlight pre, .pst-scrollable-table-container, mjx-container[display="true"]';
+  const STACK_ROWS = 6;
 
   function markScrolling() {
     document.querySelectorAll(WIDE).forEach((box) => {
       box.classList.toggle("jaxbook-scrolls", box.scrollWidth > box.clientWidth + 1);
+    });
+  }
+
+  function stackWideTables() {
+    document.querySelectorAll("table").forEach((table) => {
+      const auto = table.dataset.jaxbookStack === "auto";
+      if (table.classList.contains("jaxbook-stack") && !auto) return; // the author's choice
+      const rows = table.tBodies.length ? table.tBodies[0].rows.length : 0;
+      if (!table.tHead || rows === 0 || rows > STACK_ROWS) return;
+      table.classList.remove("jaxbook-stack");
+      const box = table.closest(".pst-scrollable-table-container") || table.parentElement;
+      const wide = box.scrollWidth > box.clientWidth + 1;
+      table.classList.toggle("jaxbook-stack", wide);
+      if (wide) table.dataset.jaxbookStack = "auto";
     });
   }
 
@@ -84,12 +102,17 @@
   function start() {
     labelDropdownLinks();
     labelIcons();
+    stackWideTables();
     labelStackedTables();
     markScrolling();
     let pending = null;
     window.addEventListener("resize", () => {
       cancelAnimationFrame(pending);
-      pending = requestAnimationFrame(markScrolling);
+      pending = requestAnimationFrame(() => {
+        stackWideTables();
+        labelStackedTables();
+        markScrolling();
+      });
     });
     document.fonts.ready.then(markScrolling);
     // MathJax typesets after the page has loaded: mark its equations once they exist.

@@ -110,3 +110,94 @@ def test_a_figure_of_the_book_style_passes():
         problems_figure("book/x", {"src": "a.svg", "width": 358, "caption": True}, SVG.format(11))
         == []
     )
+
+
+ZOOM_TEXT_PX = 12  # issue #31: figure text at least 12 CSS px on a phone, or a view that has it
+
+OPEN_ZOOM = """async (index) => {
+  const img = document.querySelectorAll('div.cell_output img')[index];
+  const button = img.closest('figure')?.querySelector('button.jaxbook-zoom-open');
+  if (!button || button.hidden) return {button: false};
+  button.click();
+  const dialog = document.querySelector('dialog.jaxbook-zoom-dialog');
+  const big = dialog?.querySelector('img');
+  if (big) await big.decode().catch(() => null);
+  return {button: true, open: !!dialog?.open, width: big ? big.getBoundingClientRect().width : 0};
+}"""
+
+# After Escape: is the dialog closed, and is the focus back on the button that opened it?
+AFTER_CLOSE = """async (index) => {
+  await new Promise(done => setTimeout(done, 0));  // the dialog's close event is a task
+  const img = document.querySelectorAll('div.cell_output img')[index];
+  const button = img.closest('figure').querySelector('button.jaxbook-zoom-open');
+  const dialog = document.querySelector('dialog.jaxbook-zoom-dialog');
+  return {closed: !dialog.open, focusBack: document.activeElement === button};
+}"""
+
+
+def problems_zoom(name: str, src: str, shown_px: float | None, zoom: dict, svg: str) -> list[str]:
+    """A figure whose text is under ``ZOOM_TEXT_PX`` as shown must open, on a tap of its
+    "Enlarge" button, at a size where it is not, and give the focus back when closed."""
+    if shown_px is None or shown_px >= ZOOM_TEXT_PX:
+        return []
+    where = f"{name}: figure {src} (text {shown_px:.1f} px on a 390 px screen)"
+    if not zoom["button"]:
+        return [f"{where} has no Enlarge button"]
+    if not zoom["open"]:
+        return [f"{where}: its Enlarge button opens no dialog"]
+    zoomed = smallest_text_px(svg, zoom["width"]) or 0
+    problems = []
+    if zoomed < ZOOM_TEXT_PX:
+        problems.append(f"{where} is enlarged to text of {zoomed:.1f} px only")
+    if not (zoom["closed"] and zoom["focusBack"]):
+        problems.append(f"{where}: closing the enlarged view does not return to its button")
+    return problems
+
+
+def test_small_figure_text_can_be_enlarged_on_a_phone(browser, base_url, site_dir):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    problems, enlarged = [], 0
+    try:
+        for name in CHECKED:
+            page.goto(f"{base_url}{name}.html", wait_until="load")
+            for index, figure in enumerate(page.evaluate(FIGURES)):
+                file = (site_dir / name).parent / unquote(urlsplit(figure["src"]).path)
+                if file.suffix != ".svg":
+                    continue  # test_figures_are_captioned_svg_readable_on_a_phone names it
+                svg = file.read_text("utf-8")
+                shown = smallest_text_px(svg, figure["width"])
+                zoom = page.evaluate(OPEN_ZOOM, index)
+                if zoom["button"] and zoom["open"]:
+                    page.keyboard.press("Escape")
+                    zoom |= page.evaluate(AFTER_CLOSE, index)
+                enlarged += zoom["button"]
+                problems += problems_zoom(name, figure["src"], shown, zoom, svg)
+    finally:
+        context.close()
+    assert enlarged >= 10 or not WHOLE_BOOK, f"only {enlarged} figures could be enlarged"
+    fail_on(problems)
+
+
+@pytest.mark.parametrize(
+    ("zoom", "expected"),
+    [
+        ({"button": False}, "has no Enlarge button"),
+        ({"button": True, "open": False}, "opens no dialog"),
+        (
+            {"button": True, "open": True, "width": 300, "closed": True, "focusBack": True},
+            "enlarged to text of 8.2 px only",
+        ),
+        (
+            {"button": True, "open": True, "width": 600, "closed": True, "focusBack": False},
+            "does not return to its button",
+        ),
+    ],
+)
+def test_each_zoom_problem_is_named_with_its_page(zoom, expected):
+    (problem,) = problems_zoom("book/x", "a.svg", 9.8, zoom, SVG.format(11))
+    assert problem.startswith("book/x: figure a.svg (text 9.8 px") and expected in problem
+
+
+def test_a_figure_readable_as_shown_needs_no_zoom():
+    assert problems_zoom("book/x", "a.svg", 12.5, {"button": False}, SVG.format(11)) == []

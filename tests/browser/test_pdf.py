@@ -146,13 +146,25 @@ def test_each_chapter_starts_at_the_top_of_a_page(site_dir, tops):
 def test_the_contents_lists_each_chapter_with_its_page(site_dir, raw_sheets, tops):
     contents = next((i for i, text in enumerate(tops[:5]) if "Contents" in text), None)
     assert contents is not None, "none of the first five pages has a 'Contents'"
+    titles = chapter_titles(site_dir)
+    entry_line = re.compile(r"(.*\S)\s+(\d+)")
+    # The contents goes on over each next page made only of entries ("Build status 382") and
+    # its page number ("2 / 387"), once the book has more chapters than one page lists.
+    last = contents + 1
+    while last < len(raw_sheets) and all(
+        entry_line.fullmatch(line.strip()) or re.fullmatch(r"\d+ / \d+", line.strip())
+        for line in raw_sheets[last].splitlines()
+        if line.strip()
+    ):
+        last += 1
     listed = {}  # each line "5. jit — compilation ... 17": the title squashed, its page
-    for line in raw_sheets[contents].splitlines():
-        entry = re.fullmatch(r"(.*\S)\s+(\d+)", line.strip())
-        if entry:
-            listed[squash(entry.group(1))] = int(entry.group(2))
+    for sheet in raw_sheets[contents:last]:
+        for line in sheet.splitlines():
+            entry = entry_line.fullmatch(line.strip())
+            if entry:
+                listed[squash(entry.group(1))] = int(entry.group(2))
     problems = []
-    for name, title in chapter_titles(site_dir).items():
+    for name, title in titles.items():
         number = next((n for t, n in listed.items() if t.endswith(squash(title))), None)
         if number is None:
             problems.append(f"{name}: the contents does not list {title!r} with a page number")
