@@ -182,3 +182,22 @@ def test_plot_losses_draws_a_moving_mean_per_library():
     np.testing.assert_allclose(ax.lines[0].get_xdata(), np.arange(10, 21))
     np.testing.assert_allclose(ax.lines[0].get_ydata()[0], 5.5)
     assert ax.get_yscale() == "log"
+
+
+def test_comparison_table_has_a_row_per_library_with_its_numbers():
+    from types import SimpleNamespace
+
+    from jaxbook.timing import format_seconds as fh_seconds
+
+    libraries = fn.libraries()
+    params = {"w": jnp.zeros((4, 3)), "b": jnp.zeros(3)}
+    result = SimpleNamespace(params=params, state={}, opt_state=(params, params), accuracy=0.5)
+    results = {lib.name: result for lib in libraries}
+    timings = {lib.name: SimpleNamespace(median=0.3) for lib in libraries}
+    header, rule, *rows = fn.comparison_table(libraries, results, timings, steps=300).splitlines()
+    assert header.count("|") == rule.count("|") == 9 and len(rows) == 3
+    cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert cells[0] == "Flax Linen" and cells[1] == "15"
+    assert cells[2] == str(fh.lines_of_code(libraries[0].model))
+    assert cells[4] == "50.0%" and cells[5] == fh_seconds(0.001)
+    assert cells[6:] == ["60", "180"]

@@ -372,3 +372,28 @@ def test_plot_descents_and_plot_line_fit():
     assert [t.get_text() for t in ax_loss.get_legend().get_texts()] == ["a", "b"]
     assert ax_fit.get_legend().get_texts()[1].get_text() == "y = 2x − 1"
     np.testing.assert_allclose(ax_fit.lines[2].get_ydata(), [-3.0, 1.0])
+
+
+def test_jacobian_mode_ratios_compare_the_modes_per_case():
+    class Timing:
+        def __init__(self, median):
+            self.median = median
+
+    medians = {("tall", "jacfwd"): 1.0, ("tall", "jacrev"): 3.0}
+    medians |= {("wide", "jacfwd"): 8.0, ("wide", "jacrev"): 2.0}
+    timings = {key: Timing(median) for key, median in medians.items()}
+    ratios = grad.jacobian_mode_ratios(timings)
+    assert ratios == pytest.approx({"tall_rev_over_fwd": 3.0, "wide_fwd_over_rev": 4.0})
+
+
+def test_annealing_checks_hold_for_the_lecture_descent_and_fail_for_a_stalled_one():
+    x_in, y = grad.lecture_inputs()
+    rates = grad.learning_rates(0.1, 1000, anneal_every=50, factor=0.75)
+    x_end, losses = grad.gradient_descent(grad.rms_error, x_in, y, rates)
+    checks = grad.annealing_checks(rates, losses, x_end, y)
+    assert checks["annealed_head_rel_diff"] < 1e-3
+    assert checks["annealed_below_floor"] is True and checks["annealed_at_target"] is True
+    stalled = np.full(1000, 1.0)
+    bad = grad.annealing_checks(rates, stalled, x_in, y)
+    assert bad["annealed_head_rel_diff"] > 0.1
+    assert bad["annealed_below_floor"] is False and bad["annealed_at_target"] is False

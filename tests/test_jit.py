@@ -331,3 +331,30 @@ def test_derivatives_under_jit_reports_a_failing_forward_pass():
         "jvp": "TracerIntegerConversionError",
         "grad": "TracerIntegerConversionError",
     }
+
+
+# --------------------------------------------------------------------------- the pages' figures
+
+
+def test_plot_compile_times_draws_one_line_per_version_in_ms():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    times = {"Python loop (unrolled)": [0.01, 0.04, 0.16], "lax.fori_loop": [0.01, 0.01, 0.01]}
+    (ax,) = jit.plot_compile_times([8, 32, 128], times).axes
+    assert [line.get_label() for line in ax.get_lines()] == list(times)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [10, 40, 160])
+    assert list(ax.get_xticks()) == [8, 32, 128]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+
+
+def test_plot_bucket_compilations_steps_through_every_call():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    naive, bucketed = [1, 2, 3, 3, 4], [1, 1, 2, 2, 2]
+    (ax,) = jit.plot_bucket_compilations(naive, bucketed).axes
+    first, second = ax.get_lines()
+    assert list(first.get_xdata()) == [1, 2, 3, 4, 5]
+    assert list(first.get_ydata()) == naive and list(second.get_ydata()) == bucketed
+    assert "5 signals" in ax.get_title()

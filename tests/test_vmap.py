@@ -276,3 +276,34 @@ def test_plot_batching_timings_colours_eager_and_jit():
     assert widths == pytest.approx([10, 20, 30, 40, 50, 60])
     assert ax.patches[0].get_facecolor() != ax.patches[3].get_facecolor()
     assert ax.get_xscale() == "log"
+
+
+def test_batching_summary_glues_microseconds_and_ratios():
+    class Timing:
+        def __init__(self, name, median):
+            self.name, self.median = name, median
+
+    medians = {"Python loop + stack": 8e-4, "manual batch": 1e-4, "vmap": 9e-4}
+    medians |= {"jit(Python loop)": 2e-4, "jit(manual batch)": 5e-5, "jit(vmap)": 1e-5}
+    timings = [Timing(name, median) for name, median in medians.items()]
+    summary = vm.batching_summary(timings)
+    assert summary == pytest.approx(
+        {"naive_us": 800, "jit_vmap_us": 10, "naive_over_jit_vmap": 80, "naive_over_jit_loop": 4}
+    )
+
+
+def test_wide_example_shapes_and_device():
+    cpu = jax.devices("cpu")[0]
+    params, batch = vm.wide_example(jax.random.key(0), cpu, batch=16)
+    assert params["w1"].shape == (4096, 64) and params["w2"].shape == (10, 4096)
+    assert batch.shape == (16, 64)
+    assert {params["w1"].device, params["w2"].device, batch.device} == {cpu}
+    assert vm.wide_layer(params, batch[0]).shape == (10,)
+
+
+def test_memory_table_has_a_header_and_one_row_per_program():
+    memory = {"vmap": {"temp": 16_777_216, "output": 40_960, "argument": 1_310_720}}
+    header, row = vm.memory_table(memory).splitlines()
+    assert header.split() == ["temp", "output", "inputs", "(bytes)"]
+    assert row.split() == ["vmap", "16,777,216", "40,960", "1,310,720"]
+    assert len(header) == len(row) + len("   (bytes)")

@@ -138,6 +138,34 @@ def restore_checkpoint(
     return model, optimizer
 
 
+# --------------------------------------------------------------------------- the page's table
+
+
+def comparison_table(libraries: Iterable[Library], results: dict, timings: dict, steps: int) -> str:
+    """The comparison as a Markdown table, one row per library: parameters, lines of model code
+    and of wrapper, test accuracy, time per step (a timing of ``steps`` steps divided by
+    ``steps``), the parameters' bytes and those of parameters, state and Adam's state."""
+    from jaxbook.flax_haiku import count_params, lines_of_code, tree_bytes
+    from jaxbook.timing import format_seconds
+
+    wrappers = {"Flax Linen": linen_library, "Haiku": haiku_library, "Flax NNX": nnx_library}
+    rows = [
+        "| library | parameters | lines of model code | lines of wrapper | test accuracy "
+        "| time per step | parameters (bytes) | params + state + Adam (bytes) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for lib in libraries:
+        r = results[lib.name]
+        everything = (r.params, r.state, r.opt_state)
+        rows.append(
+            f"| {lib.name} | {count_params(r.params):,} | {lines_of_code(lib.model)} "
+            f"| {lines_of_code(wrappers[lib.name])} | {float(r.accuracy):.1%} "
+            f"| {format_seconds(timings[lib.name].median / steps)} "
+            f"| {tree_bytes(r.params):,} | {tree_bytes(everything):,} |"
+        )
+    return "\n".join(rows)
+
+
 # --------------------------------------------------------------------------- the page's figure
 
 

@@ -344,6 +344,37 @@ def annealing_table(
     )
 
 
+def jacobian_mode_ratios(timings: dict[tuple[str, str], Any]) -> dict[str, float]:
+    """From ``{(case, mode): Timing}`` with a tall case first and a wide one second: how many
+    times as long ``jacrev`` took as ``jacfwd`` on the tall Jacobian (``tall_rev_over_fwd``),
+    and ``jacfwd`` as ``jacrev`` on the wide one (``wide_fwd_over_rev``)."""
+    median = {key: timing.median for key, timing in timings.items()}
+    tall, wide = dict.fromkeys(case for case, _ in timings)
+    return {
+        "tall_rev_over_fwd": median[tall, "jacrev"] / median[tall, "jacfwd"],
+        "wide_fwd_over_rev": median[wide, "jacfwd"] / median[wide, "jacrev"],
+    }
+
+
+def annealing_checks(
+    rates: np.ndarray, losses: np.ndarray, x_end: jax.Array, target: jax.Array
+) -> dict[str, float | bool]:
+    """What the page claims of the lecture's annealed descent (20 blocks of 50 steps): the
+    largest relative difference of its first three block-end losses from the lecture's, whether
+    from the fourth block on (the target reached) every loss stays below one step, ``λ/n``
+    (within float32 rounding), and whether it ends within 1e-3 of the target."""
+    lecture_head = np.array(LECTURE_ANNEALED_LOSSES[:3])
+    losses, rates = np.asarray(losses), np.asarray(rates)
+    head_diff = np.max(np.abs(losses[49:150:50] - lecture_head) / lecture_head)
+    settled = slice(150, None)
+    below = np.all(losses[settled] <= rates[settled] / np.size(x_end) * (1 + 1e-4))
+    return {
+        "annealed_head_rel_diff": float(head_diff),
+        "annealed_below_floor": bool(below),
+        "annealed_at_target": bool(jnp.max(jnp.abs(x_end - target)) < 1e-3),
+    }
+
+
 def plot_jacobian_timings(timings: dict[tuple[str, str], Any]):
     """Grouped bars on a log axis: the median time per Jacobian of ``jacfwd`` and ``jacrev``
     for each case, from ``{(case, mode): Timing}``; returns the figure."""

@@ -8,7 +8,8 @@
   for every new input length;
 * :func:`derivative_table` checks which structured control flow reverse mode differentiates;
 * :func:`captured_jax_warnings`, :func:`compiled_functions` and :func:`cache_miss_explanations`
-  read what ``jax_log_compiles`` and ``jax_explain_cache_misses`` log.
+  read what ``jax_log_compiles`` and ``jax_explain_cache_misses`` log;
+* :func:`plot_compile_times` and :func:`plot_bucket_compilations` draw "jit's pitfalls" figures.
 """
 
 from __future__ import annotations
@@ -432,3 +433,46 @@ def ema_python_loop(x: np.ndarray, decay: float = 0.9) -> np.ndarray:
         previous = decay * previous + (1 - decay) * value
         y[n] = previous
     return y
+
+
+# --------------------------------------------------------------------------- the pages' figures
+
+
+def plot_compile_times(loop_sizes: list[int], compile_times: dict[str, list[float]]):
+    """One line per loop version: the first-call time (ms, log axis) against the number of loop
+    iterations ``n`` (log base 2, ticked at ``loop_sizes``); returns the figure."""
+    from matplotlib.ticker import LogFormatter, NullFormatter, ScalarFormatter
+
+    from jaxbook.plotting import new_figure
+
+    fig, ax = new_figure()
+    for name, seconds in compile_times.items():
+        ax.plot(loop_sizes, [s * 1e3 for s in seconds], marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(loop_sizes)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
+    ax.set_xlabel("number of loop iterations n")
+    ax.set_ylabel("first call (ms)")
+    ax.legend()
+    ax.set_title("compiling a loop of n Euler steps")
+    return fig
+
+
+def plot_bucket_compilations(naive_history: list[int], bucketed_history: list[int]):
+    """Steps of the compilations so far after each call, one program per length against
+    padding to power-of-two buckets; returns the figure."""
+    from jaxbook.plotting import new_figure
+
+    fig, ax = new_figure()
+    calls_made = np.arange(1, len(naive_history) + 1)
+    ax.step(calls_made, naive_history, where="post", label="one program per length")
+    ax.step(calls_made, bucketed_history, where="post", label="padded to power-of-two buckets")
+    ax.set_xlabel("calls made")
+    ax.set_ylabel("compilations so far")
+    ax.legend()
+    ax.set_title(f"compilations for {len(naive_history)} signals of random length")
+    return fig

@@ -90,6 +90,29 @@ def wide_layer(params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
     return params["w2"] @ jnp.tanh(params["w1"] @ x)
 
 
+def wide_example(key: jax.Array, device: Any, batch: int = 1024) -> tuple[dict, jax.Array]:
+    """Parameters of a ``wide_layer`` (``w1`` (4096, 64), ``w2`` (10, 4096), scaled so that
+    the activations stay of order one) and a batch of ``batch`` examples of 64 features, all
+    placed on ``device``."""
+    key_w1, key_w2, key_xs = jax.random.split(key, 3)
+    params = {
+        "w1": jax.random.normal(key_w1, (4096, 64)) / 8,
+        "w2": jax.random.normal(key_w2, (10, 4096)) / 64,
+    }
+    return jax.device_put(params, device), jax.device_put(
+        jax.random.normal(key_xs, (batch, 64)), device
+    )
+
+
+def memory_table(memory: dict[str, dict[str, int]]) -> str:
+    """``memory_bytes`` of several programs as a table: one row per name, the scratch
+    (``temp``), output and input bytes in columns, with thousands separators."""
+    lines = [f"{'':24}{'temp':>12}{'output':>9}{'inputs':>11}   (bytes)"]
+    for name, m in memory.items():
+        lines.append(f"{name:24}{m['temp']:>12,}{m['output']:>9,}{m['argument']:>11,}")
+    return "\n".join(lines)
+
+
 def memory_bytes(fn: Callable, *args) -> dict[str, int]:
     """The buffers XLA plans for ``jax.jit(fn)(*args)``, from its compiled program.
 
@@ -156,6 +179,20 @@ def global_mean(mesh: Mesh) -> Callable[[jax.Array], jax.Array]:
         return total / count
 
     return jax.jit(jax.shard_map(per_device, mesh=mesh, in_specs=P(axis), out_specs=P()))
+
+
+def batching_summary(timings: Sequence[Any]) -> dict[str, float]:
+    """The page's glued numbers from its six batching timings (named as the page names them):
+    the Python loop's and ``jit(vmap)``'s medians in µs, and the loop's time over each jitted
+    version's (``naive_over_jit_vmap``, ``naive_over_jit_loop``)."""
+    median = {t.name: t.median for t in timings}
+    naive = median["Python loop + stack"]
+    return {
+        "naive_us": naive * 1e6,
+        "jit_vmap_us": median["jit(vmap)"] * 1e6,
+        "naive_over_jit_vmap": naive / median["jit(vmap)"],
+        "naive_over_jit_loop": naive / median["jit(Python loop)"],
+    }
 
 
 # ---------------------------------------------------------------------------- the page's figure
