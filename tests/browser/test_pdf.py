@@ -11,8 +11,9 @@ import re
 import unicodedata
 
 import pytest
+import yaml
 from pypdf import PdfReader
-from sitecheck import PAGES, fail_on
+from sitecheck import BOOK, PAGES, fail_on
 
 pytestmark = pytest.mark.browser
 
@@ -148,11 +149,17 @@ def test_the_contents_lists_each_chapter_with_its_page(site_dir, raw_sheets, top
     assert contents is not None, "none of the first five pages has a 'Contents'"
     titles = chapter_titles(site_dir)
     entry_line = re.compile(r"(.*\S)\s+(\d+)")
-    # The contents goes on over each next page made only of entries ("Build status 382") and
-    # its page number ("2 / 387"), once the book has more chapters than one page lists.
+    # The contents goes on over each next page made only of entries ("Build status 382"),
+    # the captions of _toc.yml's parts ("About this book") and its page number ("2 / 387"),
+    # once the book has more chapters than one page lists.
+    captions = {
+        part["caption"] for part in yaml.safe_load(BOOK.paths.toc.read_text("utf-8"))["parts"]
+    }
     last = contents + 1
     while last < len(raw_sheets) and all(
-        entry_line.fullmatch(line.strip()) or re.fullmatch(r"\d+ / \d+", line.strip())
+        entry_line.fullmatch(line.strip())
+        or re.fullmatch(r"\d+ / \d+", line.strip())
+        or line.strip() in captions
         for line in raw_sheets[last].splitlines()
         if line.strip()
     ):
