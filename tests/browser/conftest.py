@@ -7,6 +7,7 @@ tests then assert on what that visit recorded (``sitecheck.PageReport``).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,17 +69,46 @@ def reports(browser: Browser, base_url: str, request: pytest.FixtureRequest) -> 
     return Reports(browser, base_url, store)
 
 
+# Under pytest-xdist (`make browser` runs on every core) the pages are visited in worker
+# processes: each leaves its pages' weights here, and the controller prints them all.
+WORKER_WEIGHTS = ROOT / "_build" / "browser-weights"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
+        for stale in WORKER_WEIGHTS.glob("*.json"):
+            stale.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker = getattr(session.config, "workerinput", None)
+    store = session.config.stash.get(REPORTS, {})
+    if worker is None or not store:
+        return
+    WORKER_WEIGHTS.mkdir(parents=True, exist_ok=True)
+    weights = {name: report.weight for name, report in store.items()}
+    (WORKER_WEIGHTS / f"{worker['workerid']}.json").write_text(json.dumps(weights), "utf-8")
+
+
+def page_weights(config: pytest.Config) -> dict[str, dict[str, int]]:
+    """Each visited page's bytes by kind, from this process and from every xdist worker."""
+    weights = {name: report.weight for name, report in config.stash.get(REPORTS, {}).items()}
+    for path in sorted(WORKER_WEIGHTS.glob("*.json")):
+        weights.update(json.loads(path.read_text("utf-8")))
+    return weights
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """The page-weight table: what each visited page transferred, by kind."""
     from expectations import PAGE_WEIGHT_BUDGET
 
-    store = config.stash.get(REPORTS, {})
-    if not store:
+    weights = page_weights(config)
+    if not weights:
         return
     kinds = ["html", "scripts", "styles", "images", "fonts", "other"]
     write = terminalreporter.write_line
     terminalreporter.section(f"page weight (kB; budget {PAGE_WEIGHT_BUDGET / 1000:.0f} kB)")
     write(f"{'page':<24}" + "".join(f"{k:>9}" for k in kinds) + f"{'total':>9}")
-    for name, report in sorted(store.items(), key=lambda item: -item[1].total_weight):
-        cells = "".join(f"{report.weight.get(k, 0) / 1000:>9.0f}" for k in kinds)
-        write(f"{name:<24}{cells}{report.total_weight / 1000:>9.0f}")
+    for name, weight in sorted(weights.items(), key=lambda item: -sum(item[1].values())):
+        cells = "".join(f"{weight.get(k, 0) / 1000:>9.0f}" for k in kinds)
+        write(f"{name:<24}{cells}{sum(weight.values()) / 1000:>9.0f}")
