@@ -123,9 +123,11 @@ unit: $(STAMP)
 faults: $(STAMP)
 	$(PY) -m pytest -n auto tests/faults
 
-## portability: run pages as Colab (generated notebook + install cell) and Binder would
+## portability: run pages as Colab (generated notebook + install cell) and Binder would, and
+## check the built book's reader notebooks (which `make unit`, before the build, skips)
 portability: $(STAMP)
-	$(PY) -m pytest -n auto tests/portability
+	JAXBOOK_REQUIRE_BUILD=1 $(PY) -m pytest -n auto tests/portability tests/test_notebooks.py \
+		tests/test_reader_notebooks.py
 
 ## browser: the built site in Chromium: every page's errors, links, images, accessibility
 ## (light and dark theme), weight, search and buttons; BOOK_HTML=<dir> tests another build

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import nbformat
+import pytest
 
 from booktools.reader_notebooks import CHECK_TAG, NOTICE_TAG, QUESTION_TAG
 
@@ -78,3 +80,15 @@ def layout_problems(notebook: nbformat.NotebookNode, versions: dict[str, str]) -
 
 def questions(notebook: nbformat.NotebookNode) -> list[str]:
     return [c.source for c in notebook.cells if QUESTION_TAG in c.metadata.get("tags", [])]
+
+
+# `make test` runs the unit tests before the build, so these files run them again after it
+# (`make portability`) with this set: there a missing build is a failure, not a skip.
+REQUIRE_BUILD = "JAXBOOK_REQUIRE_BUILD"
+
+
+def without_build(reason: str) -> None:
+    """Skip a test that needs the built book, or fail it where the build is required."""
+    if os.environ.get(REQUIRE_BUILD) == "1":
+        pytest.fail(f"{reason} (and {REQUIRE_BUILD}=1 requires it)")
+    pytest.skip(reason)

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
-from reader_checks import problems
+from reader_checks import problems, without_build
 
 from booktools import notebooks
 from booktools.book import Book, BookError
@@ -196,7 +196,7 @@ def test_generate_writes_a_reader_notebook_per_executed_page(tmp_path):
     """The Colab notebooks of the book itself, from its last build (`make book`)."""
     pages = fresh_executed_pages()
     if not pages:
-        pytest.skip(f"no current executed page in {BOOK.paths.executed}: run `make book` first")
+        without_build(f"no current executed page in {BOOK.paths.executed}: run `make book` first")
     written = notebooks.generate(BOOK, tmp_path, package="jaxbook", pages=pages)
     assert [p.relative_to(tmp_path).as_posix() for p in written] == [
         f"{page.docname}.ipynb" for page in pages

@@ -40,7 +40,19 @@ def test_xla_flags_cap_the_instruction_set(flags, isa):
 
 def test_a_cap_above_the_cpu_changes_nothing():
     fingerprint = describe(environ={"XLA_FLAGS": "--xla_cpu_max_isa=AVX512"}, cpu_flags={"avx2"})
-    assert fingerprint["isa"] == "AVX2"
+    assert fingerprint["isa"] == "AVX2" and "host_isa" not in fingerprint
+
+
+def test_capped_code_on_a_newer_cpu_is_not_that_older_cpu():
+    # jaxlib's own kernels follow the CPU, not XLA_FLAGS: AVX2 code on an AVX-512 CPU and an
+    # AVX2 CPU are different numerics, so trajectory values recorded on one are not checked on
+    # the other.
+    capped = describe(environ={"XLA_FLAGS": "--xla_cpu_max_isa=AVX2"})
+    avx2_cpu = describe(cpu_flags={"avx2", "avx", "sse4_2"})
+    assert capped["isa"] == avx2_cpu["isa"] == "AVX2"
+    assert capped["host_isa"] == "AVX512" and capped != avx2_cpu
+    assert numerics.label(capped) == "cpu AVX2 on an AVX512 CPU, 2 threads (AMD EPYC)"
+    assert numerics.label(avx2_cpu) == "cpu AVX2, 2 threads (AMD EPYC)"
 
 
 def test_an_unknown_instruction_set_is_an_error():

@@ -90,12 +90,19 @@ def describe(
     CPU, ``{"device": "gpu", "model": ...}`` for a GPU, plus the ``jax`` and ``jaxlib``
     versions (from ``versions``, by distribution) and any result-changing JAX setting."""
     if platform_name == "cpu":
+        native = native_isa(cpu_flags, machine)
+        isa = effective_isa(native, environ.get("XLA_FLAGS", ""))
         fingerprint: dict[str, object] = {
             "device": "cpu",
             "cpu": cpu_model,
-            "isa": effective_isa(native_isa(cpu_flags, machine), environ.get("XLA_FLAGS", "")),
+            "isa": isa,
             "threads": threads,
         }
+        if isa != native:
+            # XLA_FLAGS caps only the code XLA generates: jaxlib's own kernels still choose
+            # theirs by the CPU, so AVX2 code on an AVX-512 CPU is not what an AVX2 CPU
+            # computes (flax_nnx's accuracy moved on one and not the other, 2026-12-06).
+            fingerprint["host_isa"] = native
     else:
         fingerprint = {"device": "gpu" if platform_name in ("cuda", "rocm") else platform_name}
         fingerprint["model"] = device_kind
@@ -109,10 +116,12 @@ def describe(
 
 
 def label(fingerprint: Mapping[str, object]) -> str:
-    """A short human name: ``cpu AVX512, 2 threads (AMD EPYC)`` or ``gpu (NVIDIA H200)``."""
+    """A short human name: ``cpu AVX512, 2 threads (AMD EPYC)``, ``cpu AVX2 on an AVX512 CPU,
+    2 threads (AMD EPYC)`` (XLA capped) or ``gpu (NVIDIA H200)``."""
     if fingerprint.get("device") == "cpu":
+        host = f" on an {fingerprint['host_isa']} CPU" if fingerprint.get("host_isa") else ""
         text = (
-            f"cpu {fingerprint.get('isa')}, {fingerprint.get('threads')} thread"
+            f"cpu {fingerprint.get('isa')}{host}, {fingerprint.get('threads')} thread"
             f"{'s' if fingerprint.get('threads') != 1 else ''} ({fingerprint.get('cpu')})"
         )
     else:
